@@ -49,7 +49,8 @@ func openLoaderWith(t *testing.T, dir string, slot, status flash.Geometry, pc *f
 		open = pc.Open
 	}
 	areas := make([]*flash.Area, 4)
-	geos := []flash.Geometry{slot, slot, {Size: slot.SectorSize, SectorSize: slot.SectorSize, WriteAlign: 8}, status}
+	scratch := flash.Geometry{Size: slot.SectorSize, SectorSize: slot.SectorSize, WriteAlign: 8}
+	geos := []flash.Geometry{slot, slot, scratch, status}
 	for i, name := range []string{"primary.bin", "secondary.bin", "scratch.bin", "status.bin"} {
 		a, err := open(filepath.Join(dir, name), geos[i])
 		if err != nil {

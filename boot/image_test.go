@@ -2,6 +2,7 @@ package boot
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"testing"
 )
@@ -29,8 +30,8 @@ func TestImageEndOfRealImages(t *testing.T) {
 		if err := validateSHA256(img); err != nil {
 			t.Errorf("%s: test validator: %v", c.file, err)
 		}
-		signed := int(img[8]) | int(img[9])<<8 | int(img[10])|int(img[11])<<8
-		signed += int(img[12]) | int(img[13])<<8 | int(img[14])<<16 | int(img[15])<<24
+		le := binary.LittleEndian
+		signed := int(le.Uint16(img[8:])) + int(le.Uint16(img[10:])) + int(le.Uint32(img[12:]))
 		if got := sha256.Sum256(img[:signed]); hex.EncodeToString(got[:]) != c.hash {
 			t.Errorf("%s: hash of signed part = %x, manifest says %s", c.file, got, c.hash)
 		}

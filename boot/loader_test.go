@@ -30,7 +30,8 @@ func realPair(t *testing.T) pair {
 // expect checks which image each slot starts with and the Boot result.
 func (p pair) expect(t *testing.T, what string, res Result, want Result, primary, secondary []byte) {
 	t.Helper()
-	if diff := cmp.Diff(want, res, cmp.Comparer(func(a, b error) bool { return (a == nil) == (b == nil) })); diff != "" {
+	bothOrNeither := cmp.Comparer(func(a, b error) bool { return (a == nil) == (b == nil) })
+	if diff := cmp.Diff(want, res, bothOrNeither); diff != "" {
 		t.Errorf("%s: result (-want +got):\n%s", what, diff)
 	}
 	if !slotHas(t, p.l.Primary, primary) {
@@ -57,7 +58,8 @@ func TestTestSwapThenRevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPri := Trailer{Magic: MagicGood, ImageOK: FlagSet, CopyDone: FlagSet, SwapType: SwapRevert, SwapSize: 12897}
+	wantPri := Trailer{Magic: MagicGood, ImageOK: FlagSet, CopyDone: FlagSet,
+		SwapType: SwapRevert, SwapSize: 12897}
 	if diff := cmp.Diff(wantPri, pri); diff != "" {
 		t.Errorf("primary trailer after revert (-want +got):\n%s", diff)
 	}
@@ -109,7 +111,8 @@ func TestInvalidSecondaryIsNotSwapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := mustBoot(t, p.l)
-	p.expect(t, "boot", res, Result{Swap: SwapFail, Confirmed: true, Rejected: errors.New("")}, p.old, nil)
+	want := Result{Swap: SwapFail, Confirmed: true, Rejected: errors.New("")}
+	p.expect(t, "boot", res, want, p.old, nil)
 	if !slotHas(t, p.l.Secondary, bytes.Repeat([]byte{0xFF}, int(slotGeo.Size))) {
 		t.Errorf("rejected secondary was not erased")
 	}
@@ -117,8 +120,9 @@ func TestInvalidSecondaryIsNotSwapped(t *testing.T) {
 }
 
 func TestImageOverlappingTrailerIsRejected(t *testing.T) {
-	p := newPair(t, readFile(t, "hashonly_1k_v1.0.0.bin"), synthImage(int(slotGeo.Size)-40, 2, 2)[:slotGeo.Size-48])
 	// The image claims 8 bytes more than fit below the trailer; pretend it validates.
+	tooBig := synthImage(int(slotGeo.Size)-40, 2, 2)[:slotGeo.Size-48]
+	p := newPair(t, readFile(t, "hashonly_1k_v1.0.0.bin"), tooBig)
 	p.l.Validate = func([]byte) error { return nil }
 	if err := p.l.SetPending(true); err != nil {
 		t.Fatal(err)
@@ -141,7 +145,8 @@ func TestRevertToInvalidImageKeepsTestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := mustBoot(t, p.l)
-	p.expect(t, "revert boot", res, Result{Swap: SwapFail, Confirmed: true, Rejected: errors.New("")}, p.new, nil)
+	want := Result{Swap: SwapFail, Confirmed: true, Rejected: errors.New("")}
+	p.expect(t, "revert boot", res, want, p.new, nil)
 	if next, _ := p.l.NextSwap(); next != SwapNone {
 		t.Errorf("next swap = %v, want none", next)
 	}

@@ -37,7 +37,7 @@ func (s Slots) SetPending(permanent bool) error {
 	if err := l.writeField(s.Secondary, "swap_info", l.swapInfo, l.chunk(byte(kind))); err != nil {
 		return err
 	}
-	return l.writeField(s.Secondary, "magic", l.mg, l.magicChunk())
+	return l.writeField(s.Secondary, "magic", l.magic, l.magicChunk())
 }
 
 // Confirm makes the running image permanent by setting image_ok in the

@@ -55,7 +55,8 @@ func parseStatusHeader(b []byte) (h statusHeader, ok bool) {
 		swapSize:   binary.LittleEndian.Uint32(b[16:]),
 	}
 	// A valid CRC over unexpected values is still not a header we wrote.
-	if h.swap < SwapTest || h.swap > SwapRevert || h.sectors == 0 || !bytes.Equal(h.encode(), b[:statusHeaderLen]) {
+	known := h.swap >= SwapTest && h.swap <= SwapRevert && h.sectors > 0
+	if !known || !bytes.Equal(h.encode(), b[:statusHeaderLen]) {
 		return statusHeader{}, false
 	}
 	return h, true
@@ -98,7 +99,8 @@ func (j journal) read() (h statusHeader, next int, busy bool, err error) {
 		return h, 0, false, nil
 	}
 	if int64(j.need(h.steps())) > j.a.Size() {
-		return h, 0, false, fmt.Errorf("boot: status: recorded swap of %d sectors does not fit %s", h.sectors, j.a.Name())
+		return h, 0, false, fmt.Errorf("boot: status: recorded swap of %d sectors does not fit %s",
+			h.sectors, j.a.Name())
 	}
 	entries := make([]byte, h.steps()*j.entry)
 	if _, err := j.a.ReadAt(entries, int64(j.head)); err != nil {

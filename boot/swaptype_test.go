@@ -53,7 +53,8 @@ func TestStateFlags(t *testing.T) {
 }
 
 func TestSwapTypeString(t *testing.T) {
-	for typ, want := range map[SwapType]string{SwapNone: "none", SwapRevert: "revert", SwapPanic: "panic", 9: "SwapType(9)"} {
+	names := map[SwapType]string{SwapNone: "none", SwapRevert: "revert", SwapPanic: "panic", 9: "SwapType(9)"}
+	for typ, want := range names {
 		if got := typ.String(); got != want {
 			t.Errorf("String() = %q, want %q", got, want)
 		}

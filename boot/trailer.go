@@ -30,9 +30,9 @@ type Trailer struct {
 	Magic    MagicState
 	ImageOK  Flag
 	CopyDone Flag
-	// SwapType is swap_info's low nibble. An erased swap_info, or one that
-	// holds no swap request (1 to 4), reads as SwapNone with ImageNum 0, as in
-	// MCUboot; SwapNone is stored as an erased field.
+	// SwapType is swap_info's low nibble. An erased swap_info, or one whose
+	// type is not test, perm or revert, reads as SwapNone with ImageNum 0, as
+	// in MCUboot.
 	SwapType SwapType
 	ImageNum uint8  // swap_info's high nibble: the image pair
 	SwapSize uint32 // bytes of each slot being swapped; 0xFFFFFFFF when erased
@@ -40,12 +40,13 @@ type Trailer struct {
 
 // layout gives the trailer size and its field offsets from the trailer start.
 type layout struct {
-	align, size                               int
-	swapSize, swapInfo, copyDone, imageOK, mg int
+	align, size                                  int
+	swapSize, swapInfo, copyDone, imageOK, magic int
 }
 
-// newLayout checks the maximum alignment (0 means DefaultMaxAlign): MCUboot
-// builds use 8, 16 or 32; any power of two from 8 to 256 is accepted.
+// newLayout checks the maximum alignment (0 means DefaultMaxAlign). MCUboot
+// uses 8 unless the flash programs larger blocks (16, 32); any power of two
+// from 8 to 256 is accepted.
 func newLayout(maxAlign int) (layout, error) {
 	if maxAlign == 0 {
 		maxAlign = DefaultMaxAlign
@@ -55,7 +56,7 @@ func newLayout(maxAlign int) (layout, error) {
 	}
 	a := maxAlign
 	return layout{align: a, size: 4*a + max(16, a),
-		swapSize: 0, swapInfo: a, copyDone: 2 * a, imageOK: 3 * a, mg: 4 * a}, nil
+		swapSize: 0, swapInfo: a, copyDone: 2 * a, imageOK: 3 * a, magic: 4 * a}, nil
 }
 
 // TrailerSize returns the bytes the trailer takes at the end of a slot for
@@ -68,7 +69,7 @@ func TrailerSize(maxAlign int) (int, error) {
 
 // magicChunk returns the magic field as written: max(16, A) bytes.
 func (l layout) magicChunk() []byte {
-	chunk := bytes.Repeat([]byte{0xFF}, l.size-l.mg)
+	chunk := bytes.Repeat([]byte{0xFF}, l.size-l.magic)
 	m := chunk[len(chunk)-16:]
 	if l.align == 8 {
 		copy(m, magic8[:])
@@ -96,7 +97,7 @@ func ParseTrailer(b []byte, maxAlign int) (Trailer, error) {
 		return Trailer{}, fmt.Errorf("boot: trailer: %d bytes, want %d", len(b), l.size)
 	}
 	t := Trailer{
-		Magic:    l.magicState(b[l.mg:]),
+		Magic:    l.magicState(b[l.magic:]),
 		ImageOK:  flagState(b[l.imageOK]),
 		CopyDone: flagState(b[l.copyDone]),
 		SwapType: SwapNone,
@@ -142,7 +143,8 @@ func flagByte(f Flag) byte {
 }
 
 // Bytes encodes t as the last TrailerSize(maxAlign) bytes of a slot. Bad
-// states are stored as zero bytes, so decoding the result gives t back.
+// states are stored as zero bytes and SwapNone as an erased swap_info, so
+// the result decodes to t for any t that ParseTrailer returns.
 func (t Trailer) Bytes(maxAlign int) ([]byte, error) {
 	l, err := newLayout(maxAlign)
 	if err != nil {
@@ -157,7 +159,7 @@ func (t Trailer) Bytes(maxAlign int) ([]byte, error) {
 	b[l.imageOK] = flagByte(t.ImageOK)
 	switch t.Magic {
 	case MagicGood:
-		copy(b[l.mg:], l.magicChunk())
+		copy(b[l.magic:], l.magicChunk())
 	case MagicBad:
 		clear(b[l.size-16:])
 	}

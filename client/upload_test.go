@@ -298,6 +298,9 @@ func TestUploadFollowsAlignedDevice(t *testing.T) {
 			if !bytes.Equal(d.image, img) || d.completed != 1 {
 				t.Fatalf("device does not hold the file (completed %d)", d.completed)
 			}
+			if stats.ResumedAt != 0 {
+				t.Errorf("ResumedAt = %d after a short write, want 0", stats.ResumedAt)
+			}
 			if d.shortWrites != tt.wantShortWrites || d.rejected != tt.wantWas {
 				t.Errorf("device saw %d short writes and %d chunks at a wrong offset, want %d and %d",
 					d.shortWrites, d.rejected, tt.wantShortWrites, tt.wantWas)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fotasync/fotasync/transport/udp"
 )
 
 // DefaultBaud is the serial line rate when a spec names none, in bit/s.
@@ -13,12 +15,13 @@ const DefaultBaud = 115200
 
 // Spec is a parsed transport spec. Its text forms are
 //
-//	udp:HOST:PORT                       HOST may be a name, an IPv4 address or [IPv6]
+//	udp:HOST[:PORT]                     HOST: a name, an IPv4 address or [IPv6]; PORT: 1337
 //	serial:PATH[,baud=N][,gap=DURATION] e.g. serial:/dev/ttyACM0,baud=115200,gap=20ms
 type Spec struct {
 	// Kind is the transport: "udp" or "serial".
 	Kind string
-	// Addr is HOST:PORT for udp and the device path for serial.
+	// Addr is HOST:PORT for udp (the port added if the spec left it out)
+	// and the device path for serial.
 	Addr string
 	// Baud is the serial line rate in bit/s: DefaultBaud unless the spec sets
 	// baud. Zero for udp.
@@ -70,6 +73,9 @@ func ParseSpec(spec string) (Spec, error) {
 }
 
 func parseUDP(addr string) (Spec, string) {
+	if !strings.Contains(addr, ":") || strings.HasPrefix(addr, "[") && strings.HasSuffix(addr, "]") {
+		addr = net.JoinHostPort(strings.Trim(addr, "[]"), strconv.Itoa(udp.DefaultPort))
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return Spec{}, fmt.Sprintf("address %q: want HOST:PORT (%v)", addr, err)

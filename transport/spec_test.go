@@ -17,6 +17,8 @@ func TestParseSpec(t *testing.T) {
 		{"udp:192.0.2.1:1337", Spec{Kind: "udp", Addr: "192.0.2.1:1337"}},
 		{"udp:[::1]:1337", Spec{Kind: "udp", Addr: "[::1]:1337"}},
 		{"udp:device.local:0", Spec{Kind: "udp", Addr: "device.local:0"}},
+		{"udp:192.0.2.1", Spec{Kind: "udp", Addr: "192.0.2.1:1337"}},
+		{"udp:[2001:db8::1]", Spec{Kind: "udp", Addr: "[2001:db8::1]:1337"}},
 		{"serial:/dev/ttyACM0", Spec{Kind: "serial", Addr: "/dev/ttyACM0", Baud: DefaultBaud}},
 		{"serial:/dev/ttyUSB1,baud=1000000", Spec{Kind: "serial", Addr: "/dev/ttyUSB1", Baud: 1000000}},
 		{"serial:/dev/pts/3,gap=20ms,baud=9600",
@@ -44,7 +46,8 @@ func TestParseSpecErrors(t *testing.T) {
 		{":1337", "want KIND:ADDRESS"},
 		{"tcp:host:1", `unknown transport "tcp"`},
 		{"ble:AA:BB:CC:DD:EE:FF", "not implemented"},
-		{"udp:192.0.2.1", "want HOST:PORT"},
+		{"udp:2001:db8::1", "want HOST:PORT"},
+		{"udp:", "host is empty"},
 		{"udp::1337", "host is empty"},
 		{"udp:host:99999", `port "99999"`},
 		{"udp:host:smp", `port "smp"`},
@@ -67,4 +70,25 @@ func TestParseSpecErrors(t *testing.T) {
 			t.Errorf("ParseSpec(%q) error %q, want it to name the spec and %q", tt.spec, err, tt.reason)
 		}
 	}
+}
+
+// FuzzParseSpec: any text either parses to a usable spec or fails with a
+// *SpecError.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"udp:192.0.2.1:1337", "udp:[::1]", "serial:/dev/ttyACM0,baud=9600,gap=20ms", "ble:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseSpec(spec)
+		var se *SpecError
+		switch {
+		case err != nil && !errors.As(err, &se):
+			t.Fatalf("ParseSpec(%q) error %v is not a *SpecError", spec, err)
+		case err != nil:
+		case s.Kind != "udp" && s.Kind != "serial", s.Addr == "":
+			t.Fatalf("ParseSpec(%q) = %+v, want a kind and an address", spec, s)
+		case s.Kind == "serial" && s.Baud <= 0:
+			t.Fatalf("ParseSpec(%q) = %+v, want a positive baud rate", spec, s)
+		}
+	})
 }

@@ -54,8 +54,8 @@ type Conn struct {
 }
 
 // NewConn starts a link over rw. It starts one goroutine that reads rw;
-// Close stops it by closing rw, so rw.Close must wake a pending rw.Read (it
-// does for go.bug.st/serial ports, pipes and ptys opened by os.OpenFile).
+// Close stops it by closing rw, so rw.Close must wake a pending rw.Read, as
+// it does for the ports Open returns and for net.Pipe.
 func NewConn(rw io.ReadWriteCloser, cfg Config) (*Conn, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -142,6 +142,8 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 			return packet, nil
 		case isFrameError(err) && ctx.Err() == nil:
 			dropped = err
+		case isFrameError(err) && !errors.Is(err, ctx.Err()): // a frame failed as ctx ended
+			return nil, withDropped(fmt.Errorf("serial: recv: %w", ctx.Err()), err)
 		case err == io.EOF:
 			return nil, withDropped(fmt.Errorf("serial: recv: line closed by peer: %w", err), dropped)
 		default:

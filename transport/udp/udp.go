@@ -55,7 +55,7 @@ func readContext(ctx context.Context, conn *net.UDPConn, read func() error) erro
 		<-woke
 	}
 
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil { // only the callback sets deadlines
 		return ctx.Err()
 	}
 	return closedOr(err)

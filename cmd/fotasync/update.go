@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/fotasync/fotasync/pair"
+	"github.com/fotasync/fotasync/transport"
+	"github.com/fotasync/fotasync/update"
+)
+
+func newUpdate() *cobra.Command {
+	var (
+		conn, target string
+		downgrade    bool
+		hold         time.Duration
+		timeout      time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "update IMAGE --conn udp:HOST:PORT --target all|primary|secondary",
+		Short: "Update the pair through its primary: check, upload, wait for both, reset, verify, confirm",
+		Long: `Update a device pair through its primary. fotasync reads both devices, refuses
+a downgrade unless allowed, begins a pair session, uploads the image (the
+primary relays it to the secondary as it arrives), waits until every targeted
+device holds the verified image, asks the primary for the coordinated reset
+(the secondary resets first), waits for both to come back running the new
+image, and confirms them. Run it again after any interruption: it continues
+the session for the same image.`,
+		Example: `  fotasync update app.bin --conn udp:127.0.0.1:1337 --target all`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := pair.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			image, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("update: %w", err)
+			}
+			c, err := transport.Dial(conn)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			out := cmd.OutOrStdout()
+			p := newProgress(out)
+			res, err := update.Run(cmd.Context(), update.Options{Conn: c, Image: image, Target: t,
+				AllowDowngrade: downgrade, Hold: hold, RebootTimeout: timeout, ReadyTimeout: timeout,
+				OnEvent: p.event})
+			p.finish()
+			if err != nil {
+				return err
+			}
+			if res.UpToDate {
+				fmt.Fprintf(out, "up to date: every targeted device already runs %s\n", res.Version)
+			} else {
+				fmt.Fprintf(out, "updated: %s now runs %s, confirmed\n", res.Target, res.Version)
+			}
+			printStatus(out, res.Status)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&conn, "conn", "udp:127.0.0.1:1337", "the primary: udp:HOST:PORT or serial:DEVICE[,baud=N]")
+	f.StringVar(&target, "target", "all", "devices to update: all, primary or secondary")
+	f.BoolVar(&downgrade, "allow-downgrade", false, "allow an image older than what a device runs")
+	f.DurationVar(&hold, "hold", 0, "how long the primary may hold the reset for the secondary (0: its default, 30s)")
+	f.DurationVar(&timeout, "timeout", 2*time.Minute, "limit for waiting on the devices (ready, reboot)")
+	return cmd
+}
+
+// progress prints update events: a line per step, a bar per transfer.
+type progress struct {
+	out  io.Writer
+	bars map[string]*progressbar.ProgressBar
+	last string
+}
+
+func newProgress(out io.Writer) *progress {
+	return &progress{out: out, bars: make(map[string]*progressbar.ProgressBar)}
+}
+
+func (p *progress) event(e update.Event) {
+	if e.Step == "transfer" && e.Total > 0 {
+		bar, ok := p.bars[e.Device]
+		if !ok {
+			p.line("transfer", fmt.Sprintf("to the %s", e.Device))
+			bar = progressbar.NewOptions(e.Total, progressbar.OptionSetWriter(p.out),
+				progressbar.OptionSetDescription(fmt.Sprintf("  %-9s", e.Device)), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }))
+			p.bars[e.Device] = bar
+		}
+		_ = bar.Set(e.Off)
+		return
+	}
+	p.line(e.Step, deviceMessage(e))
+}
+
+func (p *progress) line(step, msg string) {
+	fmt.Fprintf(p.out, "%-9s %s\n", step, msg)
+	p.last = step
+}
+
+// finish ends any bar left open, so later output starts on a new line.
+func (p *progress) finish() {
+	for _, bar := range p.bars {
+		if !bar.IsFinished() {
+			_ = bar.Exit()
+			fmt.Fprintln(p.out)
+		}
+	}
+}
+
+func deviceMessage(e update.Event) string {
+	if e.Device == "" {
+		return e.Message
+	}
+	return e.Device + ": " + e.Message
+}
