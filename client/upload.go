@@ -230,14 +230,7 @@ func (u *upload) stream(ctx context.Context) error {
 		}
 		timeouts = 0
 		sent := u.inflight[ch]
-		if err := smp.StatusError(p.Body); err != nil {
-			return fmt.Errorf("client: image upload: chunk at offset %d: %w", sent.off, err)
-		}
-		var resp smp.UploadResponse
-		if err := smp.Unmarshal(p.Body, &resp); err != nil {
-			return fmt.Errorf("client: image upload: chunk at offset %d: %w", sent.off, err)
-		}
-		off, err := u.checkOffset(resp, sent.off)
+		off, err := u.answer(p, sent.off)
 		if err != nil {
 			return err
 		}
@@ -288,10 +281,11 @@ func (u *upload) send(ctx context.Context, off int) (int, error) {
 }
 
 // receive waits for a response to one of the chunks in flight and returns
-// it with that chunk's index.
+// it with that chunk's index. The device answers in order, so the wait is
+// for the oldest chunk: the long one only when that is the last chunk.
 func (u *upload) receive(ctx context.Context) (smp.Packet, int, error) {
 	timeout := u.c.timeout
-	if u.inflight[len(u.inflight)-1].end == u.total {
+	if u.inflight[0].end == u.total {
 		timeout = u.o.FirstTimeout
 	}
 	seqs := make([]uint8, len(u.inflight))
@@ -308,6 +302,19 @@ func (u *upload) receive(ctx context.Context) (smp.Packet, int, error) {
 		}
 	}
 	panic("client: awaitPacket returned an unrequested sequence number") // unreachable
+}
+
+// answer returns the offset in the device's answer p to the chunk sent at
+// off, or the error the answer reports.
+func (u *upload) answer(p smp.Packet, off int) (int, error) {
+	if err := smp.StatusError(p.Body); err != nil {
+		return 0, fmt.Errorf("client: image upload: chunk at offset %d: %w", off, err)
+	}
+	var resp smp.UploadResponse
+	if err := smp.Unmarshal(p.Body, &resp); err != nil {
+		return 0, fmt.Errorf("client: image upload: chunk at offset %d: %w", off, err)
+	}
+	return u.checkOffset(resp, off)
 }
 
 // checkOffset validates the device's answer to the chunk sent at off.

@@ -28,8 +28,14 @@ func (c chunkSent) end() int { return int(c.req.Off) + len(c.req.Data) }
 
 func uploadsSent(t *testing.T, s *sim) []chunkSent {
 	t.Helper()
+	return chunksSent(t, s, smp.GroupImage, smp.ImageUpload)
+}
+
+// chunksSent returns the upload chunks sent as command id of group.
+func chunksSent(t *testing.T, s *sim, group smp.Group, id uint8) []chunkSent {
+	t.Helper()
 	var out []chunkSent
-	for _, e := range s.sent(smp.GroupImage, smp.ImageUpload) {
+	for _, e := range s.sent(group, id) {
 		c := chunkSent{raw: e.raw}
 		var m map[string]any
 		if err := smp.Unmarshal(e.pkt.Body, &m); err != nil {
@@ -658,5 +664,37 @@ func TestUploadDuplicatedReplies(t *testing.T) {
 	if !bytes.Equal(d.image, img) || d.rejected != 0 || stats.DataSent != len(img) {
 		t.Errorf("device holds the file: %v, rejected %d, data sent %d; want true, 0, %d",
 			bytes.Equal(d.image, img), d.rejected, stats.DataSent, len(img))
+	}
+}
+
+// TestUploadLossNearTheEnd: requests lost while the last chunk is in flight
+// behind others cost the normal Timeout, not FirstTimeout: the device answers
+// in order, so only a wait for the last chunk itself may take the hash check's
+// time.
+func TestUploadLossNearTheEnd(t *testing.T) {
+	const timeout = 3 * time.Second
+	// 5000 bytes at buf_size 384: chunks at 0 (310 bytes), then every 356
+	// bytes; the last three start at 4226, 4582 and 4938.
+	img := testImage(5000, 16)
+	d := newDevice()
+	dropped := map[uint32]bool{}
+	s := newSim(t, func(p smp.Packet) []reply {
+		var req smp.UploadRequest
+		if p.Group == smp.GroupImage && p.ID == smp.ImageUpload && smp.Unmarshal(p.Body, &req) == nil &&
+			req.Off >= 4226 && !dropped[req.Off] {
+			dropped[req.Off] = true
+			return nil
+		}
+		return d.serve(p)
+	})
+	c := New(s, Options{Clock: s, Timeout: timeout})
+	if _, err := c.Upload(t.Context(), img, UploadOptions{Window: 4}); err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if !bytes.Equal(d.image, img) || len(dropped) != 3 {
+		t.Fatalf("device holds the file: %v, dropped %d requests; want true, 3", bytes.Equal(d.image, img), len(dropped))
+	}
+	if got := s.elapsed(); got != timeout {
+		t.Errorf("upload took %v of virtual time, want one Timeout (%v)", got, timeout)
 	}
 }
