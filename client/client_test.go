@@ -250,7 +250,7 @@ func TestParams(t *testing.T) {
 			t.Errorf("Params (-want +got):\n%s", diff)
 		}
 		if req := withoutSeq(s.log[0].raw); !cmp.Equal(req, mustHex(t, "08 00 00 01 00 00 00 06 a0")) {
-			t.Errorf("request = %x, want TV3's 0800000100000x06a0", req)
+			t.Errorf("request = %x, want TV3's request (sequence number blanked)", req)
 		}
 	})
 	t.Run("not supported", func(t *testing.T) {

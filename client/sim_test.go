@@ -43,7 +43,6 @@ type delivery struct {
 
 // event is a packet in the log: sent by the client, or read by it.
 type event struct {
-	at   time.Time
 	sent bool
 	raw  []byte
 	pkt  smp.Packet
@@ -100,7 +99,7 @@ func (s *sim) Send(_ context.Context, raw []byte) error {
 		s.t.Errorf("client sent an undecodable packet %x: %v", raw, err)
 		return err
 	}
-	s.log = append(s.log, event{at: s.now, sent: true, raw: slices.Clone(raw), pkt: p})
+	s.log = append(s.log, event{sent: true, raw: slices.Clone(raw), pkt: p})
 	if s.serve == nil {
 		return nil
 	}
@@ -126,7 +125,7 @@ func (s *sim) Recv(ctx context.Context) ([]byte, error) {
 			d := s.pending[0]
 			s.pending = s.pending[1:]
 			p, _ := smp.Decode(d.pkt) // noise is logged as it is read
-			s.log = append(s.log, event{at: s.now, raw: d.pkt, pkt: p})
+			s.log = append(s.log, event{raw: d.pkt, pkt: p})
 			return d.pkt, nil
 		}
 		t := s.nextTimer()

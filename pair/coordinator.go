@@ -1,12 +1,10 @@
 package pair
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/fotasync/fotasync/boot"
 	"github.com/fotasync/fotasync/server"
 	"github.com/fotasync/fotasync/smp"
 )
@@ -75,6 +73,10 @@ func (p *Primary) hold(ctx context.Context, limit time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-expired:
+			if p.opts.Naive {
+				p.switchPair(ctx) // the note's fallback: reset after the timeout regardless
+				return
+			}
 			p.mu.Lock()
 			off := p.peerOff
 			p.mu.Unlock()
@@ -102,15 +104,17 @@ func (p *Primary) switchPair(ctx context.Context) {
 	}
 	if s.Target.Has(TargetSecondary) {
 		if err := p.peer.do(ctx, CmdReset, SIDRequest{SID: s.SID}, nil); err != nil {
-			// NB: the secondary may have switched with its answer lost; the
-			// commit step finds out which image it runs.
-			p.fail("", peerFailure("reset", err), "the secondary did not confirm its reset; the primary does not reset")
+			// The secondary may have switched with its answer lost: settle
+			// finds out what it runs and decides.
+			p.fail("", peerFailure("reset", err), "the secondary did not confirm its reset; settling from what it runs")
+			p.background(p.settle)
 			return
 		}
 		_ = p.update(func(s *Session) { s.Secondary = StateSwitched })
 	}
 	if !s.Target.Has(TargetPrimary) {
 		_ = p.update(func(s *Session) { s.Phase = PhaseTesting })
+		p.background(p.settle)
 		return
 	}
 	if err := p.dev.SetState(s.Hash, false); err != nil {
@@ -119,112 +123,6 @@ func (p *Primary) switchPair(ctx context.Context) {
 	}
 	_ = p.update(func(s *Session) { s.Primary = StateSwitched })
 	p.dev.ScheduleReset()
-}
-
-// afterBoot moves a switching session on once the primary has booted.
-func (p *Primary) afterBoot(res boot.Result) {
-	s := p.Session()
-	if s.Primary != StateSwitched && s.Primary != StateTesting {
-		return
-	}
-	switch {
-	case s.Primary == StateSwitched && res.Swap == boot.SwapTest:
-		_ = p.update(func(s *Session) { s.Phase, s.Primary = PhaseTesting, StateTesting })
-	case res.Swap == boot.SwapRevert:
-		_ = p.update(func(s *Session) {
-			s.Phase, s.Primary = PhaseReverted, StateFailed
-			s.Decision = "reverted: the primary's test image was not confirmed before a reset"
-		})
-	case res.Swap == boot.SwapFail:
-		p.fail(PhaseReverted, Failure{Device: "primary", Step: "boot", Reason: errText(res.Rejected)},
-			"reverted: the primary did not boot the new image")
-	}
-}
-
-// commit confirms the pair after the reset: it checks that every targeted
-// device runs the session's image, confirms the secondary, then the primary.
-// The first confirmation is the commit point. A device that does not run the
-// new image makes the pair roll back instead.
-func (p *Primary) commit(ctx context.Context, r *server.Request) (any, error) {
-	s, err := p.named(r)
-	if err != nil {
-		return nil, err
-	}
-	if s.Phase == PhaseCommitted {
-		return nil, nil
-	}
-	if s.Phase != PhaseTesting {
-		return nil, withReason(RCBadState, "session %d is %s, not testing", s.SID, s.Phase)
-	}
-	reason, err := p.mismatch(ctx, s)
-	if err != nil {
-		return nil, withReason(RCPeerDown, "secondary: read image state: %v", err)
-	}
-	if reason != "" {
-		p.rollback(ctx, s, reason)
-		return nil, withReason(RCMismatch, "%s", reason)
-	}
-	if s.Target.Has(TargetSecondary) {
-		if err := p.peer.do(ctx, CmdCommit, SIDRequest{SID: s.SID}, nil); err != nil {
-			p.fail("", peerFailure("commit", err), "commit not reached: the secondary did not confirm")
-			return nil, withReason(RCPeerDown, "secondary: commit: %v", err)
-		}
-		_ = p.update(func(s *Session) { s.Secondary = StateConfirmed })
-	}
-	if s.Target.Has(TargetPrimary) {
-		if err := p.dev.SetState(nil, true); err != nil {
-			return nil, err
-		}
-	}
-	err = p.update(func(s *Session) {
-		s.Phase, s.Applied = PhaseCommitted, append(s.Applied, "commit")
-		if s.Target.Has(TargetPrimary) {
-			s.Primary = StateConfirmed
-		}
-		s.Decision = fmt.Sprintf("committed: %s confirmed on %s", s.Version, devicesOf(s.Target))
-		s.Failure = nil
-	})
-	return nil, err
-}
-
-// mismatch returns why a targeted device does not run the session's image,
-// or "". A secondary that does not answer (still swapping, B17) is an error,
-// not a mismatch: the host asks again later.
-func (p *Primary) mismatch(ctx context.Context, s Session) (string, error) {
-	if s.Target.Has(TargetPrimary) {
-		if run, ok := p.dev.Running(); !ok || !bytes.Equal(run.Hash(), s.Hash) {
-			return "the primary does not run the session's image", nil
-		}
-	}
-	if s.Target.Has(TargetSecondary) {
-		list, err := p.peer.state(ctx)
-		if err != nil {
-			return "", err
-		}
-		if run, ok := running(list); !ok || !bytes.Equal(run.Hash, s.Hash) {
-			return "the secondary does not run the session's image", nil
-		}
-	}
-	return "", nil
-}
-
-// rollback resets every device that runs the session's unconfirmed test
-// image, so MCUboot reverts it, and ends the session as reverted.
-func (p *Primary) rollback(ctx context.Context, s Session, reason string) {
-	p.fail(PhaseReverted, Failure{Device: "pair", Step: "commit", Reason: reason},
-		"rolling back: resetting the devices that run the unconfirmed test image")
-	if s.Target.Has(TargetSecondary) {
-		if list, err := p.peer.state(ctx); err == nil {
-			if run, ok := running(list); ok && !run.Confirmed {
-				_ = p.peer.reset(ctx)
-			}
-		}
-	}
-	if s.Target.Has(TargetPrimary) {
-		if run, ok := p.dev.Running(); ok && bytes.Equal(run.Hash(), s.Hash) {
-			p.dev.ScheduleReset()
-		}
-	}
 }
 
 // guardReset refuses a plain SMP reset of the primary while the secondary

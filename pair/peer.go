@@ -2,6 +2,7 @@ package pair
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -86,4 +87,18 @@ func (x *peer) reset(ctx context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.c.Reset(ctx, true)
+}
+
+// permanent makes the image with hash permanent on the secondary and resets
+// it: the roll forward after the commit point.
+func (x *peer) permanent(ctx context.Context, hash []byte) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, err := x.c.ImageConfirm(ctx, hash); err != nil {
+		return fmt.Errorf("secondary: make permanent: %w", err)
+	}
+	if err := x.c.Reset(ctx, true); err != nil {
+		return fmt.Errorf("secondary: reset: %w", err)
+	}
+	return nil
 }

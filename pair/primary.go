@@ -23,7 +23,17 @@ type PrimaryOptions struct {
 	// PeerRetries is how often a failed transfer to the secondary starts
 	// again (it resumes where the secondary is); 0 means 3.
 	PeerRetries int
-	Clock       clock.Clock // nil means the wall clock
+	// CommitTimeout bounds how long the primary tries, after the reset, to
+	// bring the pair to its end on its own; then it rolls back (before the
+	// commit point) or records that the roll forward is incomplete. 0 means
+	// 2 minutes.
+	CommitTimeout time.Duration
+	Clock         clock.Clock // nil means the wall clock
+	// Naive reproduces the flow of the original design note, for the
+	// simulator to catch: the primary resets into its new image as soon as
+	// its own copy is verified, and a held reset goes ahead after the hold
+	// time even if the secondary failed. Never use it on a real pair.
+	Naive bool
 }
 
 func (o PrimaryOptions) withDefaults() PrimaryOptions {
@@ -35,6 +45,9 @@ func (o PrimaryOptions) withDefaults() PrimaryOptions {
 	}
 	if o.PeerRetries == 0 {
 		o.PeerRetries = 3
+	}
+	if o.CommitTimeout == 0 {
+		o.CommitTimeout = 2 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Wall
@@ -54,6 +67,8 @@ type Primary struct {
 	ctx    context.Context // ends with Close; bounds the background work
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	settleMu sync.Mutex // one settle step at a time: the host's commit and the background
 
 	mu       sync.Mutex
 	s        Session

@@ -70,6 +70,13 @@ func (p *Primary) ownComplete(s Session, match bool) {
 		return
 	}
 	p.verified(TargetPrimary)
+	if p.opts.Naive {
+		// The broken flow: reset at once, whatever the secondary is doing.
+		if p.dev.SetState(s.Hash, false) == nil {
+			_ = p.update(func(s *Session) { s.Primary, s.Phase = StateSwitched, PhaseSwitching })
+			p.dev.ScheduleReset()
+		}
+	}
 }
 
 // uploadThrough passes a chunk to the secondary, for a session that targets

@@ -211,7 +211,7 @@ func (r *run) waitTesting(ctx context.Context) error {
 		st, err := r.status(ctx)
 		if err == nil {
 			switch {
-			case st.Phase == pair.PhaseTesting && r.runsImage(st):
+			case (st.Phase == pair.PhaseTesting || st.Phase == pair.PhaseCommitted) && r.runsImage(st):
 				r.event(Event{Step: "verify", Message: "every targeted device runs " + r.img.Header.Version.String()})
 				return nil
 			case st.Phase.Finished():
@@ -247,10 +247,22 @@ func (r *run) runsImage(st pair.Status) bool {
 	return true
 }
 
-// commit confirms the pair, then checks that both images are confirmed.
+// commit confirms the pair, then checks that both images are confirmed. The
+// primary answers NOT_READY while a device is still coming back; the host
+// asks again until its reboot deadline.
 func (r *run) commit(ctx context.Context) error {
-	if err := r.pairCommand(ctx, pair.CmdCommit, pair.SIDRequest{SID: r.sid}, nil); err != nil {
-		return r.failure(ctx, "commit", err)
+	deadline := r.clock.Now().Add(r.o.RebootTimeout)
+	for {
+		err := r.pairCommand(ctx, pair.CmdCommit, pair.SIDRequest{SID: r.sid}, nil)
+		if err == nil {
+			break
+		}
+		if rc, ok := pair.AsRC(err); !ok || rc != pair.RCNotReady || !r.clock.Now().Before(deadline) {
+			return r.failure(ctx, "commit", err)
+		}
+		if err := clock.Sleep(ctx, r.clock, r.o.Poll); err != nil {
+			return fmt.Errorf("update: commit: %w", err)
+		}
 	}
 	st, err := r.status(ctx)
 	if err != nil {

@@ -18,6 +18,7 @@ func newDevice() *cobra.Command {
 		keys                                 []string
 		hold, resetDelay                     time.Duration
 		slotSize, bufSize                    int
+		naive                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "device --role primary|secondary --listen udp:HOST:PORT --state DIR",
@@ -32,7 +33,7 @@ group of its role. A primary reaches its secondary through --peer.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := emulator.NodeConfig{Role: emulator.Role(role), Listen: listen, Peer: peer,
 				Device:  device.Config{Dir: state, SlotSize: slotSize, BufSize: bufSize, ResetDelay: resetDelay},
-				Primary: pair.PrimaryOptions{Hold: hold}}
+				Primary: pair.PrimaryOptions{Hold: hold, Naive: naive}}
 			if cfg.Role != emulator.RolePrimary && cfg.Role != emulator.RoleSecondary {
 				return fmt.Errorf("device: --role %q: want primary or secondary", role)
 			}
@@ -72,6 +73,7 @@ group of its role. A primary reaches its secondary through --peer.`,
 	f.DurationVar(&resetDelay, "reset-delay", 0, "delay between answering a reset and rebooting")
 	f.IntVar(&slotSize, "slot-size", device.DefaultSlotSize, "bytes per image slot")
 	f.IntVar(&bufSize, "buf-size", device.DefaultBufSize, "SMP buffer size the device reports")
+	f.BoolVar(&naive, "naive", false, "primary only: the original note's unsafe flow (resets without waiting), for testing the checker")
 	cmd.MarkFlagRequired("role")
 	cmd.MarkFlagRequired("state")
 	return cmd
