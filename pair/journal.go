@@ -19,6 +19,10 @@ type Session struct {
 	Phase     Phase       `cbor:"phase"`
 	Primary   DeviceState `cbor:"primary"`
 	Secondary DeviceState `cbor:"secondary"`
+	// DurableOff is how much of the image this device had durably written
+	// at its last checkpoint, a multiple of its flash sector: after a reset
+	// its upload resumes there (G3).
+	DurableOff uint32 `cbor:"durable_off,omitempty"`
 	// Applied lists the state-changing commands this device carried out for
 	// the session, so that a replay after a reconnect is applied at most
 	// once.

@@ -51,6 +51,7 @@ func (p *Primary) uploadOwn(ctx context.Context, s Session, req UploadRequest) (
 	if err != nil {
 		return nil, err
 	}
+	checkpoint(p.dev, s, p.update)
 	if resp.Match != nil {
 		p.ownComplete(s, *resp.Match)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/fotasync/fotasync/boot"
 	"github.com/fotasync/fotasync/device"
 	"github.com/fotasync/fotasync/server"
+	"github.com/fotasync/fotasync/smp"
 )
 
 // Secondary is the pair protocol on the secondary device: it records the
@@ -17,8 +18,9 @@ type Secondary struct {
 	dev     *device.Device
 	journal journal
 
-	mu sync.Mutex
-	s  Session
+	mu       sync.Mutex
+	s        Session
+	tracking bool // the upload in progress is the session's image
 }
 
 // NewSecondary attaches the pair protocol to dev and loads its journal.
@@ -42,6 +44,41 @@ func (x *Secondary) Register(m *server.Mux) {
 	m.HandleWrite(Group, CmdReset, x.reset)
 	m.HandleWrite(Group, CmdCommit, x.commit)
 	m.HandleWrite(Group, CmdAbort, x.abort)
+	m.HandleWrite(smp.GroupImage, smp.ImageUpload, x.upload)
+}
+
+// upload is the image group's upload with a journaled checkpoint: while the
+// staged image is the session's, its durable offset survives a reset.
+func (x *Secondary) upload(_ context.Context, r *server.Request) (any, error) {
+	var c device.Chunk
+	if err := r.Decode(&c); err != nil {
+		return nil, err
+	}
+	resp, err := x.dev.Receive(c)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Session()
+	if c.Off != nil && *c.Off == 0 {
+		x.mu.Lock()
+		x.tracking = s.Phase == PhaseTransfer && stagedIsSession(s, c.SHA)
+		x.mu.Unlock()
+	}
+	x.mu.Lock()
+	tracking := x.tracking
+	x.mu.Unlock()
+	if tracking {
+		checkpoint(x.dev, s, x.change)
+	}
+	return resp, nil
+}
+
+// change applies f to the session and journals it.
+func (x *Secondary) change(f func(*Session)) error {
+	s := x.Session()
+	s.Applied = append([]string(nil), s.Applied...)
+	f(&s)
+	return x.store(s)
 }
 
 // Session returns the secondary's view of the session.
@@ -59,6 +96,10 @@ func (x *Secondary) afterBoot(res boot.Result) {
 	defer x.mu.Unlock()
 	s := x.s
 	switch {
+	case s.Phase == PhaseTransfer && s.Secondary == StateReceiving:
+		resumeUpload(x.dev, s)
+		x.tracking = s.DurableOff > 0
+		return
 	case s.Phase == PhaseSwitching && res.Swap == boot.SwapTest:
 		s.Phase, s.Secondary = PhaseTesting, StateTesting
 	case s.Phase == PhaseSwitching && res.Swap == boot.SwapFail:

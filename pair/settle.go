@@ -52,6 +52,10 @@ func readFacts(list []smp.ImageSlot, hash []byte) facts {
 // its end even when the host has gone.
 func (p *Primary) afterBoot(res boot.Result) {
 	s := p.Session()
+	if s.Phase == PhaseTransfer || s.Phase == PhaseHeld {
+		p.resumeTransfer(s)
+		return
+	}
 	if s.Phase != PhaseSwitching && s.Phase != PhaseTesting {
 		return
 	}
@@ -71,6 +75,29 @@ func (p *Primary) afterBoot(res boot.Result) {
 		}
 	})
 	p.background(p.settle)
+}
+
+// resumeTransfer picks up a transfer that a reset of the primary cut: its
+// own upload resumes at the journaled offset, the relay to the secondary
+// starts again (resuming at the secondary's offset), and a held reset is
+// released: the host asks again.
+func (p *Primary) resumeTransfer(s Session) {
+	if s.Phase == PhaseHeld {
+		_ = p.update(func(s *Session) {
+			s.Phase, s.Decision = PhaseTransfer, "the primary restarted while holding a reset; the host asks again"
+		})
+	}
+	if s.Target.Has(TargetPrimary) {
+		switch s.Primary {
+		case StateReceiving:
+			resumeUpload(p.dev, s)
+		case StateVerified:
+			p.dev.Restage(int(s.Len))
+		}
+	}
+	if s.Target == TargetAll && s.Secondary == StateReceiving {
+		p.background(func(ctx context.Context) { p.relay(ctx, s.BeginRequest) })
+	}
 }
 
 // settle repeats settle steps, with backoff, until the session ends or the

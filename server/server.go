@@ -24,10 +24,11 @@ type Request struct {
 }
 
 // Decode decodes the request body into v. A body that does not decode is
-// answered with EINVAL, as Zephyr answers a zcbor decode failure.
+// answered with a bare EINVAL ({"rc":3}, no reason), as Zephyr answers a
+// zcbor decode failure.
 func (r *Request) Decode(v any) error {
 	if err := smp.Unmarshal(r.Body, v); err != nil {
-		return &smp.ReasonError{Err: smp.RCInvalid, Reason: err.Error()}
+		return smp.RCInvalid
 	}
 	return nil
 }
@@ -90,13 +91,15 @@ func (m *Mux) Answer(ctx context.Context, pkt []byte) ([]byte, []func()) {
 }
 
 func (m *Mux) serve(ctx context.Context, req *Request) (any, error) {
+	// Zephyr's order (smp_process_request_packet): the length, then the
+	// operation, then the version.
 	switch {
-	case req.Version > smp.Version2:
-		return nil, smp.RCProtoTooNew
 	case len(req.Body) < int(req.Len):
 		return nil, smp.RCCorrupt
 	case req.Op != smp.OpRead && req.Op != smp.OpWrite:
-		return nil, smp.RCInvalid
+		return nil, smp.RCNotSupported
+	case req.Version > smp.Version2:
+		return nil, smp.RCProtoTooNew
 	}
 	// Bytes past Len would start another request; Zephyr's transports
 	// deliver one per packet, and so do ours.

@@ -70,6 +70,11 @@ func (r *run) needs(role string, dev pair.DeviceStatus) (bool, error) {
 		return true, nil
 	}
 	if bytes.Equal(run.Hash, r.img.Hash()) {
+		if !run.Confirmed {
+			// A session stopped between the reset and its commit.
+			r.event(Event{Step: "prepare", Device: role, Message: "runs the image unconfirmed; the session must end"})
+			return true, nil
+		}
 		r.event(Event{Step: "prepare", Device: role, Message: "already runs " + run.Version + "; left out"})
 		return false, nil
 	}
@@ -108,8 +113,8 @@ func (r *run) checkSize(ctx context.Context) error {
 // has switched yet.
 func (r *run) begin(ctx context.Context, st pair.Status) (bool, error) {
 	if !st.Phase.Finished() {
-		if bytes.Equal(st.Hash, r.img.Hash()) && st.Target == r.target {
-			r.sid = st.SID
+		if bytes.Equal(st.Hash, r.img.Hash()) {
+			r.sid, r.target = st.SID, st.Target
 			r.event(Event{Step: "begin", Message: fmt.Sprintf("resuming session %08x in phase %s", st.SID, st.Phase)})
 			return true, nil
 		}

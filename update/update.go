@@ -25,9 +25,11 @@ import (
 // Options configures an update. Conn, Image and Target are required; the
 // zero value of every other field is a usable default.
 type Options struct {
-	Conn   transport.Conn // link to the primary
-	Image  []byte         // the MCUboot image file
-	Target pair.Target
+	Conn transport.Conn // link to the primary
+	// SecondaryConn is the host's own link to the secondary, for RunDirect.
+	SecondaryConn transport.Conn
+	Image         []byte // the MCUboot image file
+	Target        pair.Target
 	// AllowDowngrade permits an image older than what a device runs.
 	AllowDowngrade bool
 	// Hold is how long the primary may hold the reset for the secondary; 0

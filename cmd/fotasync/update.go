@@ -16,10 +16,11 @@ import (
 
 func newUpdate() *cobra.Command {
 	var (
-		conn, target string
-		downgrade    bool
-		hold         time.Duration
-		timeout      time.Duration
+		conn, target  string
+		mode, secConn string
+		downgrade     bool
+		hold          time.Duration
+		timeout       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "update IMAGE --conn udp:HOST:PORT --target all|primary|secondary",
@@ -31,8 +32,9 @@ device holds the verified image, asks the primary for the coordinated reset
 (the secondary resets first), waits for both to come back running the new
 image, and confirms them. Run it again after any interruption: it continues
 the session for the same image.`,
-		Example: `  fotasync update app.bin --conn udp:127.0.0.1:1337 --target all`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  fotasync update app.bin --conn udp:127.0.0.1:1337 --target all
+  fotasync update app.bin --mode direct --conn udp:10.0.0.2:1337 --secondary-conn udp:10.0.0.3:1337`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := pair.ParseTarget(target)
 			if err != nil {
@@ -49,9 +51,26 @@ the session for the same image.`,
 			defer c.Close()
 			out := cmd.OutOrStdout()
 			p := newProgress(out)
-			res, err := update.Run(cmd.Context(), update.Options{Conn: c, Image: image, Target: t,
-				AllowDowngrade: downgrade, Hold: hold, RebootTimeout: timeout, ReadyTimeout: timeout,
-				OnEvent: p.event})
+			o := update.Options{Conn: c, Image: image, Target: t, AllowDowngrade: downgrade, Hold: hold,
+				RebootTimeout: timeout, ReadyTimeout: timeout, OnEvent: p.event}
+			run := update.Run
+			switch mode {
+			case "pair":
+				if secConn != "" {
+					return fmt.Errorf("update: --secondary-conn goes with --mode direct")
+				}
+			case "direct":
+				if secConn != "" {
+					if o.SecondaryConn, err = transport.Dial(secConn); err != nil {
+						return err
+					}
+					defer o.SecondaryConn.Close()
+				}
+				run = update.RunDirect
+			default:
+				return fmt.Errorf("update: --mode %q: want pair or direct", mode)
+			}
+			res, err := run(cmd.Context(), o)
 			p.finish()
 			if err != nil {
 				return err
@@ -61,13 +80,17 @@ the session for the same image.`,
 			} else {
 				fmt.Fprintf(out, "updated: %s now runs %s, confirmed\n", res.Target, res.Version)
 			}
-			printStatus(out, res.Status)
+			if mode == "pair" {
+				printStatus(out, res.Status)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&conn, "conn", "udp:127.0.0.1:1337", "the primary: udp:HOST:PORT or serial:DEVICE[,baud=N]")
 	f.StringVar(&target, "target", "all", "devices to update: all, primary or secondary")
+	f.StringVar(&mode, "mode", "pair", "pair: through the primary's pair group; direct: the host coordinates with standard SMP")
+	f.StringVar(&secConn, "secondary-conn", "", "direct mode: the host's own link to the secondary")
 	f.BoolVar(&downgrade, "allow-downgrade", false, "allow an image older than what a device runs")
 	f.DurationVar(&hold, "hold", 0, "how long the primary may hold the reset for the secondary (0: its default, 30s)")
 	f.DurationVar(&timeout, "timeout", 2*time.Minute, "limit for waiting on the devices (ready, reboot)")
