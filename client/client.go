@@ -31,6 +31,10 @@ type Options struct {
 	// Version is the SMP protocol version to speak; 0 means SMP v2. Use
 	// VersionV1 to force the original protocol.
 	Version ProtocolVersion
+	// Seq is the first sequence number. A client that replaces another on
+	// the same link should start elsewhere, so that late answers to the old
+	// one's requests do not match its own.
+	Seq uint8
 }
 
 // ProtocolVersion selects the SMP header version a Client sends.
@@ -56,7 +60,8 @@ type Client struct {
 
 // New returns a client that uses conn. The client does not own conn.
 func New(conn transport.Conn, o Options) *Client {
-	c := &Client{conn: conn, clock: o.Clock, timeout: o.Timeout, retries: o.Retries, version: smp.Version2}
+	c := &Client{conn: conn, clock: o.Clock, timeout: o.Timeout, retries: o.Retries, version: smp.Version2,
+		seq: o.Seq}
 	if c.clock == nil {
 		c.clock = clock.Wall
 	}

@@ -47,10 +47,5 @@ func Sleep(ctx context.Context, c Clock, d time.Duration) error {
 	done := make(chan struct{})
 	t := c.AfterFunc(d, func() { close(done) })
 	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return Wait(ctx, c, done)
 }

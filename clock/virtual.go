@@ -73,6 +73,25 @@ func (c *Virtual) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Step fires the earliest pending timer alone, moving the clock to its
+// deadline, and reports whether there was one.
+func (c *Virtual) Step() bool {
+	c.mu.Lock()
+	c.prune()
+	if len(c.timers) == 0 {
+		c.mu.Unlock()
+		return false
+	}
+	end := c.timers[0].at
+	c.mu.Unlock()
+	t := c.next(end)
+	if t == nil {
+		return false
+	}
+	t.f()
+	return true
+}
+
 // Next returns when the earliest pending timer falls due, and false when
 // none is pending.
 func (c *Virtual) Next() (time.Time, bool) {

@@ -71,7 +71,7 @@ func (d *Device) info(_ context.Context, r *server.Request) (any, error) {
 		letter byte
 		value  string
 	}{
-		{'s', "Zephyr"}, {'n', d.cfg.Name}, {'r', "4.4.0"}, {'v', "fotasync-emulator"},
+		{'s', "Zephyr"}, {'n', d.cfg.Name}, {'r', "fotasync-emulator"}, {'v', "4.4.0"},
 		{'m', "emulated"}, {'p', "unknown"}, {'i', "fotasync_emulator"}, {'o', "Zephyr"},
 	}
 	for i := 0; i < len(format); i++ {
@@ -137,7 +137,28 @@ func (d *Device) upload(_ context.Context, r *server.Request) (any, error) {
 	if err := r.Decode(&c); err != nil {
 		return nil, err
 	}
-	return d.Receive(c)
+	resp, err := d.Receive(c)
+	var rc smp.ImageRC
+	if errors.As(err, &rc) && r.Version == smp.Version1 && uploadReasons[rc] != "" {
+		return nil, &smp.ReasonError{Err: rc, Reason: uploadReasons[rc]}
+	}
+	return resp, err
+}
+
+// uploadReasons are the "rsn" texts Zephyr's verbose errors attach to upload
+// failures (img_mgmt_err_str_*). Only SMP v1 answers carry them; a v2 answer
+// is the "err" map alone (reference §7 TV6).
+var uploadReasons = map[smp.ImageRC]string{
+	smp.ImageInvalidOffset:           "header malformed",
+	smp.ImageInvalidImageHeader:      "header malformed",
+	smp.ImageInvalidLength:           "header malformed",
+	smp.ImageInvalidImageHeaderMagic: "magic mismatch",
+	smp.ImageNoFreeSlot:              "no slot",
+	smp.ImageInvalidImageTooLarge:    "img too large",
+	smp.ImageCurrentVersionIsNewer:   "downgrade",
+	smp.ImageInvalidImageDataOverrun: "data overrun",
+	smp.ImageFlashEraseFailed:        "fa erase fail",
+	smp.ImageFlashWriteFailed:        "fa write fail",
 }
 
 func (d *Device) erase(_ context.Context, r *server.Request) (any, error) {
@@ -153,7 +174,7 @@ func (d *Device) erase(_ context.Context, r *server.Request) (any, error) {
 }
 
 func (d *Device) slotInfo(context.Context, *server.Request) (any, error) {
-	size, upload, max := uint32(d.cfg.SlotSize), uint32(0), uint32(d.maxImageSize())
+	size, upload, max := uint32(d.cfg.SlotSize), uint32(0), uint32(d.MaxImageSize())
 	return smp.SlotInfoResponse{Images: []smp.SlotInfoImage{{
 		Image: 0,
 		Slots: []smp.SlotInfoSlot{

@@ -54,7 +54,7 @@ func (d *Device) imagesLocked() ([]smp.ImageSlot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device %s: image state: %w", d.cfg.Name, err)
 	}
-	var list []smp.ImageSlot
+	list := make([]smp.ImageSlot, 0, 2) // encodes as an empty list, not null, when no slot has an image
 	for i, a := range []*flash.Area{d.slots.Primary, d.slots.Secondary} {
 		img, ok := d.slotImage(a)
 		if !ok {
@@ -92,8 +92,8 @@ func findSlot(list []smp.ImageSlot, hash []byte) (smp.ImageSlot, bool) {
 	return smp.ImageSlot{}, false
 }
 
-// maxImageSize is the largest image a slot holds: the slot less its trailer.
-func (d *Device) maxImageSize() int {
+// MaxImageSize is the largest image a slot holds: the slot less its trailer.
+func (d *Device) MaxImageSize() int {
 	n, err := boot.TrailerSize(boot.DefaultMaxAlign)
 	if err != nil {
 		panic(err) // the default alignment is valid

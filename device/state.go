@@ -9,16 +9,18 @@ import (
 
 // SetState applies an image state write (reference §3.2): confirm false
 // marks the image with hash for a test boot; confirm true confirms the
-// running image (hash nil or the running image's) or makes the image in the
-// secondary slot permanent.
+// running image (hash empty or the running image's) or makes the image in the
+// secondary slot permanent. Once a swap is scheduled it follows Zephyr's
+// img_mgmt_set_next_boot_slot: repeating the same request is a no-op, and any
+// other change is refused with IMAGE_ALREADY_PENDING.
 func (d *Device) SetState(hash []byte, confirm bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if hash != nil && len(hash) != sha256.Size {
-		return smp.ImageInvalidHash
-	}
-	if hash == nil && !confirm {
+	switch {
+	case len(hash) == 0 && !confirm:
 		return smp.ImageInvalidHash // a test needs to say which image
+	case len(hash) != 0 && len(hash) != sha256.Size:
+		return smp.ImageInvalidHash
 	}
 	list, err := d.imagesLocked()
 	if err != nil {
@@ -28,8 +30,8 @@ func (d *Device) SetState(hash []byte, confirm bool) error {
 	if err != nil {
 		return smp.ImageFlashReadFailed
 	}
-	slot := uint32(0)
-	if hash != nil {
+	slot := uint32(0) // an empty hash names the running image, as in Zephyr
+	if len(hash) != 0 {
 		s, ok := findSlot(list, hash)
 		if !ok {
 			return smp.ImageHashNotFound
@@ -39,14 +41,23 @@ func (d *Device) SetState(hash []byte, confirm bool) error {
 	switch {
 	case slot == 0 && !confirm:
 		return smp.ImageSettingTestToActiveDenied
-	case slot == 0:
-		if next != boot.SwapRevert {
-			return nil // already confirmed
+	case next == boot.SwapTest || next == boot.SwapPerm:
+		if slot == 1 && confirm == (next == boot.SwapPerm) {
+			return nil // already scheduled this way
 		}
-		return imageError(d.slots.Confirm())
-	case next == boot.SwapRevert:
-		// While a test image runs unconfirmed, only confirming it is allowed.
 		return smp.ImageAlreadyPending
+	case next == boot.SwapRevert:
+		// While a test image runs unconfirmed, only confirming it is allowed;
+		// the fallback in slot 1 is confirmed already.
+		switch {
+		case slot == 0:
+			return imageError(d.slots.Confirm())
+		case confirm:
+			return nil
+		}
+		return smp.ImageAlreadyPending
+	case slot == 0:
+		return nil // already confirmed
 	}
 	return imageError(d.slots.SetPending(confirm))
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 
+	"github.com/fotasync/fotasync/clock"
 	"github.com/fotasync/fotasync/mcuboot"
 	"github.com/fotasync/fotasync/smp"
 )
@@ -92,7 +93,8 @@ func (d *Device) firstChunk(c Chunk) (resp smp.UploadResponse, resumed bool, err
 		return offset(d.up.off), true, nil
 	}
 	if c.Image != nil && *c.Image != 0 {
-		return resp, false, smp.ImageInvalidSlot // one image pair only
+		// One image pair only: no unused slot for another image.
+		return resp, false, smp.ImageNoFreeSlot
 	}
 	flags, err := d.slots.Flags()
 	if err != nil {
@@ -103,7 +105,7 @@ func (d *Device) firstChunk(c Chunk) (resp smp.UploadResponse, resumed bool, err
 	if flags[1].Pending || flags[1].Confirmed {
 		return resp, false, smp.ImageNoFreeSlot
 	}
-	if int(*c.Len) > d.maxImageSize() {
+	if int(*c.Len) > d.MaxImageSize() {
 		return resp, false, smp.ImageInvalidImageTooLarge
 	}
 	if c.Upgrade {
@@ -205,10 +207,8 @@ func (d *Device) WaitStaged(ctx context.Context, n int) error {
 		if got > n {
 			return nil
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := clock.Wait(ctx, d.clock, changed); err != nil {
+			return err
 		}
 	}
 }

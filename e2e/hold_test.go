@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -17,14 +16,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// primaryView is what the primary runs at one instant.
-type primaryView struct {
+// bootView is what a device runs at one instant.
+type bootView struct {
 	Swap boot.SwapType // of its last boot
 	Hash []byte        // of its running image
 }
 
-func viewOf(n *emulator.Node) primaryView {
-	v := primaryView{Swap: n.Device.Booted().Swap}
+func viewOf(n *emulator.Node) bootView {
+	v := bootView{Swap: n.Device.Booted().Swap}
 	if img, ok := n.Device.Running(); ok {
 		v.Hash = img.Hash()
 	}
@@ -42,14 +41,14 @@ type heldPair struct {
 	sid      uint32
 	// atSecondaryReset receives what the primary ran when the secondary's
 	// answer to the pair reset crossed the relay.
-	atSecondaryReset chan primaryView
+	atSecondaryReset chan bootView
 }
 
 func startHeld(t *testing.T, opts pair.PrimaryOptions) *heldPair {
 	t.Helper()
 	s := newSetup(t, readRef(t, "hashonly_1k_v1.0.0.bin"))
 	s.opts = opts
-	h := &heldPair{sid: 0xe2e00001, atSecondaryReset: make(chan primaryView, 1)}
+	h := &heldPair{sid: 0xe2e00001, atSecondaryReset: make(chan bootView, 1)}
 	h.sec = s.startSecondary(t)
 	var (
 		pri     atomic.Pointer[emulator.Node]
@@ -76,9 +75,7 @@ func startHeld(t *testing.T, opts pair.PrimaryOptions) *heldPair {
 	h.c = client.New(dial(t, h.pri), client.Options{})
 
 	image := readRef(t, "hashonly_100k_v1.2.3+4.bin")
-	sum := sha256.Sum256(image)
-	begin := pair.BeginRequest{SID: h.sid, Target: pair.TargetAll, Len: uint32(len(image)), SHA: sum[:],
-		Hash: hash100k, Version: "1.2.3.4"}
+	begin := beginFor(h.sid, pair.TargetAll, image, hash100k, "1.2.3.4")
 	if err := command(bounded(t), h.c, pair.CmdSession, begin, nil); err != nil {
 		t.Fatalf("begin: %v", err)
 	}
@@ -138,7 +135,10 @@ func TestResetHeldForSecondary(t *testing.T) {
 	}
 
 	h.relay.resume()
-	waitSession(t, h.pri.Primary, "the pair to run the test images", inPhase(pair.PhaseTesting))
+	// The primary settles the pair on its own after its reboot; the host's
+	// commit below may find it done.
+	waitSession(t, h.pri.Primary, "the pair to run the test images",
+		inPhase(pair.PhaseTesting, pair.PhaseCommitted))
 	select {
 	case at := <-h.atSecondaryReset:
 		if !cmp.Equal(at, before) {
@@ -162,23 +162,40 @@ func TestResetHeldForSecondary(t *testing.T) {
 	}
 }
 
-// watchedClock is a virtual clock that tells the test when a timer of one
-// length is set.
+// watchedClock is a virtual clock that tells the test when a timer it
+// watches for is set.
 type watchedClock struct {
 	*clock.Virtual
-	d   time.Duration
-	set chan struct{} // receives when a timer of length d is set
+	watch func(d time.Duration) bool
+	set   chan time.Duration // the length of each watched timer set
+}
+
+func newWatchedClock(watch func(time.Duration) bool) *watchedClock {
+	return &watchedClock{Virtual: clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), watch: watch,
+		set: make(chan time.Duration, 64)}
 }
 
 func (c *watchedClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	t := c.Virtual.AfterFunc(d, f)
-	if d == c.d {
+	if c.watch(d) {
 		select {
-		case c.set <- struct{}{}:
-		default: // the test has not taken the last one yet
+		case c.set <- d:
+		default: // more than the test reads; it has failed already
 		}
 	}
 	return t
+}
+
+// next waits for the next watched timer.
+func (c *watchedClock) next(t *testing.T, what string) time.Duration {
+	t.Helper()
+	select {
+	case d := <-c.set:
+		return d
+	case <-bounded(t).Done():
+		t.Fatalf("waiting for %s: no timer set", what)
+	}
+	return 0
 }
 
 // TestHeldResetTimesOut keeps the link to the secondary paused after the
@@ -186,16 +203,11 @@ func (c *watchedClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 // neither device resets or keeps anything pending.
 func TestHeldResetTimesOut(t *testing.T) {
 	const hold = 30 * time.Second
-	vc := &watchedClock{Virtual: clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), d: hold,
-		set: make(chan struct{}, 1)}
+	vc := newWatchedClock(func(d time.Duration) bool { return d == hold })
 	h := startHeld(t, pair.PrimaryOptions{Clock: vc, Hold: hold, PeerTimeout: time.Hour})
 	priBefore, secBefore := viewOf(h.pri), viewOf(h.sec)
 	h.reset(t)
-	select {
-	case <-vc.set:
-	case <-bounded(t).Done():
-		t.Fatal("the primary set no hold timer")
-	}
+	vc.next(t, "the hold timer")
 	vc.Advance(hold - time.Millisecond)
 	if s := h.pri.Primary.Session(); s.Phase != pair.PhaseHeld {
 		t.Fatalf("phase %s before the hold ran out, want held", s.Phase)

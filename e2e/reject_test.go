@@ -27,18 +27,45 @@ func signedV100(t *testing.T) []byte {
 	return img.Bytes()
 }
 
-// TestSecondaryRejectsUnsignedImage gives the secondary a signing key and
-// updates the pair with a hash-only image: the secondary refuses it after
-// the transfer, the session is aborted, and neither device switches.
-func TestSecondaryRejectsUnsignedImage(t *testing.T) {
+// ecKey is the root-ec-p256 test key.
+func ecKey(t *testing.T) crypto.PublicKey {
+	t.Helper()
 	key, err := mcuboot.ParsePublicKeyPEM(readRef(t, filepath.Join("keys", "root-ec-p256.pub.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key
+}
+
+// TestKeyedDeviceRefusesHashOnlyImage: a device that checks signatures is
+// never provisioned with an image it could not boot (G2).
+func TestKeyedDeviceRefusesHashOnlyImage(t *testing.T) {
+	cfg := emulator.PairConfig{Dir: t.TempDir(), Image: readRef(t, "hashonly_1k_v1.0.0.bin"),
+		SecondaryDevice: &device.Config{Keys: []crypto.PublicKey{ecKey(t)}}}
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("StartPair panicked instead of returning its error: %v", r)
+			}
+		}()
+		var p *emulator.Pair
+		if p, err = emulator.StartPair(cfg); err == nil {
+			p.Close()
+		}
+	}()
+	t.Logf("start: %v", err)
+	wantError(t, err, "secondary", "provision", mcuboot.ErrSignatureMissing.Error())
+}
+
+// TestSecondaryRejectsUnsignedImage gives the secondary a signing key and
+// updates the pair with a hash-only image: the secondary refuses it after
+// the transfer, the session is aborted, and neither device switches.
+func TestSecondaryRejectsUnsignedImage(t *testing.T) {
 	// A device that checks signatures refuses to be provisioned with a
 	// hash-only image, so both start on the signed 1.0.0 image.
 	p, err := emulator.StartPair(emulator.PairConfig{Dir: t.TempDir(), Image: signedV100(t),
-		SecondaryDevice: &device.Config{Keys: []crypto.PublicKey{key}}})
+		SecondaryDevice: &device.Config{Keys: []crypto.PublicKey{ecKey(t)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,6 @@ const (
 	toPrimary
 )
 
-func (d direction) String() string {
-	if d == toSecondary {
-		return "to secondary"
-	}
-	return "to primary"
-}
-
 // datagram is one packet in the relay's queue.
 type datagram struct {
 	dir     direction
@@ -40,7 +33,7 @@ type relay struct {
 	back  *net.UDPConn // connected to the secondary
 
 	mu      sync.Mutex
-	primary *net.UDPAddr // the primary's socket, from its first datagram
+	primary *net.UDPAddr // the primary's socket, from its latest datagram (it may restart)
 	paused  bool
 	queue   []datagram
 	// watch sees every datagram, once, just before it is sent on; true
@@ -124,13 +117,6 @@ func (r *relay) resume() {
 	defer r.mu.Unlock()
 	r.paused = false
 	r.flushLocked()
-}
-
-// held is how many datagrams wait in the relay.
-func (r *relay) held() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.queue)
 }
 
 func (r *relay) close() {

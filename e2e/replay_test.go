@@ -46,7 +46,7 @@ func (c *rebootClock) wait(t *testing.T) {
 	}
 }
 
-// settle makes sure a node has served everything sent to it before, with
+// settle makes sure a node has served everything sent to it before, and run
 // what it runs after a reply: it serves one request at a time.
 func settle(t *testing.T, c *client.Client) {
 	t.Helper()
@@ -62,18 +62,37 @@ func beginFor(sid uint32, target pair.Target, image, hash []byte, version string
 		Version: version}
 }
 
-// TestReplays sends each state-changing command of a session twice, as a
-// host or primary does after a reconnect: a second begin answers the same
-// session, a second reset or commit, to the primary or straight to the
-// secondary, changes nothing, and the secondary boots once.
+// TestReplays sends each state-changing command of a session again, as a
+// host or a primary does after a reconnect: a second begin answers the same
+// session, and a second reset or commit, to the primary or straight to the
+// secondary, changes nothing. The secondary boots once. The replays of the
+// reset land while the pair runs its test images unconfirmed, when a second
+// reset would revert the secondary: the D2D link is held after the
+// secondary's reset so that the primary cannot commit yet.
 func TestReplays(t *testing.T) {
 	s := newSetup(t, readRef(t, "hashonly_1k_v1.0.0.bin"))
 	reboots := newRebootClock()
 	s.sec.Clock, s.sec.ResetDelay = reboots, time.Millisecond
-	pri, sec := s.start(t)
+	s.opts.PeerTimeout = patience // the held link is slow, not dead
+	sec := s.startSecondary(t)
+	var answered bool
+	stalled := make(chan struct{})
+	r := newRelay(t, sec.Addr(), func(dir direction, h smp.Header) bool {
+		switch {
+		case dir == toPrimary && h.Op == smp.OpWriteRsp && h.Group == pair.Group && h.ID == pair.CmdReset:
+			answered = true
+		case answered && dir == toSecondary && h.Group == smp.GroupImage && h.ID == smp.ImageState:
+			answered = false
+			close(stalled)
+			return true
+		}
+		return false
+	})
+	pri := s.startPrimary(t, r.Addr())
 	c := client.New(dial(t, pri), client.Options{})
 	direct := client.New(dial(t, sec), client.Options{})
 	ctx := bounded(t)
+	status(t, c) // as a host does before it begins
 
 	image := readRef(t, "hashonly_100k_v1.2.3+4.bin")
 	const sid = 0xe2e00004
@@ -93,35 +112,54 @@ func TestReplays(t *testing.T) {
 		t.Errorf("begin of another session: %v, want %v", err, pair.RCBusy)
 	}
 
-	// The host finishes the session it finds, up to the commit.
-	res, err := update.Run(ctx, options(t, dial(t, pri), image, pair.TargetAll))
-	if err != nil {
-		t.Fatalf("update: %v", err)
+	route := &client.Route{Group: pair.Group, ID: pair.CmdUpload, SID: sid}
+	if _, err := c.Upload(ctx, image, client.UploadOptions{Route: route}); err != nil {
+		t.Fatalf("upload: %v", err)
 	}
-	if !res.Resumed || res.SID != sid {
-		t.Errorf("update: resumed %v, session %#x; want true, %#x", res.Resumed, res.SID, uint32(sid))
-	}
-	reboots.wait(t)
-
-	// Replays of the reset and the commit, to the primary and, as the
-	// primary would send them again, to the secondary.
-	var decision pair.ResetResponse
-	if err := command(ctx, c, pair.CmdReset, pair.ResetRequest{SID: sid}, &decision); err != nil {
-		t.Errorf("reset again: %v", err)
-	}
-	for _, x := range []*client.Client{c, direct} {
-		for _, cmd := range []uint8{pair.CmdReset, pair.CmdCommit} {
-			if err := command(ctx, x, cmd, pair.SIDRequest{SID: sid}, nil); err != nil {
-				t.Errorf("command %d again: %v", cmd, err)
-			}
+	waitSession(t, pri.Primary, "both devices ready", inPhase(pair.PhaseReady))
+	resetOnce := func(what string) {
+		t.Helper()
+		var resp pair.ResetResponse
+		if err := command(ctx, c, pair.CmdReset, pair.ResetRequest{SID: sid}, &resp); err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
+		if resp.Decision != "reset" {
+			t.Errorf("%s: decision %q, want reset", what, resp.Decision)
+		}
+	}
+	resetOnce("reset")
+	reboots.wait(t)
+	select {
+	case <-stalled:
+	case <-ctx.Done():
+		t.Fatal("the primary never read the secondary after the reset")
+	}
+	waitSession(t, pri.Primary, "the primary's test image", inPhase(pair.PhaseTesting))
+
+	resetOnce("reset again")
+	if err := command(ctx, direct, pair.CmdReset, pair.SIDRequest{SID: sid}, nil); err != nil {
+		t.Errorf("reset again, straight to the secondary: %v", err)
 	}
 	settle(t, direct)
 	if n := reboots.scheduled.Load(); n != 1 {
 		t.Errorf("the secondary rebooted %d times, want 1", n)
 	}
 	if got := sec.Device.Booted().Swap; got != boot.SwapTest {
-		t.Errorf("the secondary's last boot swapped %v, want test (a second reset reverts)", got)
+		t.Errorf("the secondary's last boot swapped %v, want test", got)
+	}
+
+	r.resume()
+	waitSession(t, pri.Primary, "the commit", inPhase(pair.PhaseCommitted))
+	for _, x := range []*client.Client{c, direct} {
+		for _, cmd := range []uint8{pair.CmdReset, pair.CmdCommit} {
+			if err := command(ctx, x, cmd, pair.SIDRequest{SID: sid}, nil); err != nil {
+				t.Errorf("command %d after the commit: %v", cmd, err)
+			}
+		}
+	}
+	settle(t, direct)
+	if n := reboots.scheduled.Load(); n != 1 {
+		t.Errorf("the secondary rebooted %d times, want 1", n)
 	}
 	st := status(t, c)
 	if st.Phase != pair.PhaseCommitted {
@@ -132,6 +170,30 @@ func TestReplays(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s slots (-want +got):\n%s", role, diff)
 		}
+	}
+}
+
+// TestBeginReplayedAfterCommit replays the begin of a session that has
+// committed: the primary must recognise it and start nothing.
+func TestBeginReplayedAfterCommit(t *testing.T) {
+	s := newSetup(t, readRef(t, "hashonly_1k_v1.0.0.bin"))
+	pri, _ := s.start(t)
+	conn := dial(t, pri)
+	image := readRef(t, "hashonly_100k_v1.2.3+4.bin")
+	res, err := update.Run(bounded(t), options(t, conn, image, pair.TargetAll))
+	if err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	c := client.New(conn, client.Options{})
+	var st pair.Status
+	err = command(bounded(t), c, pair.CmdSession, beginFor(res.SID, pair.TargetAll, image, hash100k, "1.2.3.4"), &st)
+	t.Logf("begin replayed after the commit: %v", err)
+	if got := pri.Primary.Session(); got.Phase != pair.PhaseCommitted || len(got.Applied) == 0 {
+		t.Errorf("after the replay the primary's session is %s, applied %v; want committed as before",
+			got.Phase, got.Applied)
+	}
+	if st := status(t, c); st.Phase != pair.PhaseCommitted {
+		t.Errorf("the host reads phase %s, want committed", st.Phase)
 	}
 }
 

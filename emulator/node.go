@@ -50,7 +50,7 @@ type Node struct {
 
 // Start opens the device, provisions it, attaches its pair role and serves
 // SMP on the listener until Close.
-func Start(cfg NodeConfig) (n *Node, err error) {
+func Start(cfg NodeConfig) (*Node, error) {
 	if cfg.Device.Name == "" {
 		cfg.Device.Name = string(cfg.Role)
 	}
@@ -58,32 +58,39 @@ func Start(cfg NodeConfig) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{Device: dev, done: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			n.release()
-		}
-	}()
+	n := &Node{Device: dev, done: make(chan struct{})}
+	if err := n.start(cfg); err != nil {
+		n.release()
+		return nil, err
+	}
+	return n, nil
+}
+
+// start provisions the device, attaches its role and starts serving.
+func (n *Node) start(cfg NodeConfig) error {
+	dev := n.Device
 	if cfg.Image != nil {
 		if err := dev.Provision(cfg.Image); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	mux := server.NewMux()
 	dev.Register(mux)
 	if err := n.attach(cfg, mux); err != nil {
-		return nil, err
+		return err
 	}
-	if n.conn, err = transport.Listen(cfg.Listen); err != nil {
-		return nil, fmt.Errorf("emulator: %s: listen: %w", cfg.Role, err)
+	conn, err := transport.Listen(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("emulator: %s: listen: %w", cfg.Role, err)
 	}
+	n.conn = conn
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() {
 		defer close(n.done)
 		n.serveErr = server.Serve(ctx, n.conn, mux)
 	}()
-	return n, nil
+	return nil
 }
 
 // attach adds the pair role's commands.

@@ -14,8 +14,8 @@ type PairConfig struct {
 	Image   []byte // provisioned into both devices on first start
 	Device  device.Config
 	Primary pair.PrimaryOptions
-	// SecondaryDevice overrides Device for the secondary when its Dir is set
-	// (keys, buffers).
+	// SecondaryDevice, when not nil, replaces Device for the secondary (keys,
+	// buffers); its Dir is set by StartPair.
 	SecondaryDevice *device.Config
 }
 

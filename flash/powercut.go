@@ -25,6 +25,7 @@ type PowerCut struct {
 	seed uint64
 	ops  int
 	lost bool
+	cut  func() // OnCut's callback
 }
 
 // NewPowerCut returns a plan that cuts power during operation at (0-based).
@@ -53,12 +54,25 @@ func (p *PowerCut) Lost() bool {
 	return p.lost
 }
 
+// OnCut registers f to run once power is cut, on the goroutine of the torn
+// operation or of Cut, after the plan has recorded the cut. A simulator uses
+// it to take the device off its links.
+func (p *PowerCut) OnCut(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = f
+}
+
 // Cut cuts power now, between operations: nothing is torn, and every later
 // operation fails.
 func (p *PowerCut) Cut() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	first, f := !p.lost, p.cut
 	p.lost = true
+	p.mu.Unlock()
+	if first && f != nil {
+		f()
+	}
 }
 
 // alive returns ErrPowerLost once power has been cut. A nil plan is always alive.
@@ -81,16 +95,22 @@ func (p *PowerCut) begin(units int) (int, error) {
 		return units, nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.lost {
+		p.mu.Unlock()
 		return 0, ErrPowerLost
 	}
 	index := p.ops
 	p.ops++
 	if index != p.at {
+		p.mu.Unlock()
 		return units, nil
 	}
 	p.lost = true
+	f := p.cut
+	p.mu.Unlock()
+	if f != nil {
+		f()
+	}
 	r := rand.New(rand.NewPCG(p.seed, uint64(index)))
 	return r.IntN(units + 1), ErrPowerLost
 }

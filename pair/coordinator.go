@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fotasync/fotasync/clock"
 	"github.com/fotasync/fotasync/server"
 	"github.com/fotasync/fotasync/smp"
 )
@@ -40,12 +41,23 @@ func (p *Primary) reset(_ context.Context, r *server.Request) (any, error) {
 	if req.HoldMS != 0 {
 		hold = msDuration(req.HoldMS)
 	}
+	// The relay may have made the session ready, or failed it, since it was
+	// read: decide on the phase as the update finds it.
+	var phase Phase
 	err = p.update(func(s *Session) {
-		s.Phase = PhaseHeld
-		s.Decision = fmt.Sprintf("reset held: waiting up to %v for the secondary", hold)
+		if phase = s.Phase; phase == PhaseTransfer {
+			s.Phase = PhaseHeld
+			s.Decision = fmt.Sprintf("reset held: waiting up to %v for the secondary", hold)
+		}
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case phase == PhaseReady:
+		r.AfterReply(func() { p.switchPair(p.ctx) })
+		return ResetResponse{Decision: "reset"}, nil
+	case phase != PhaseTransfer:
+		return nil, withReason(RCBadState, "session %d is %s", s.SID, phase)
 	}
 	p.background(func(ctx context.Context) { p.hold(ctx, hold) })
 	return ResetResponse{Decision: "held"}, nil
@@ -68,11 +80,11 @@ func (p *Primary) hold(ctx context.Context, limit time.Duration) {
 		default:
 			return // failed or aborted meanwhile; the decision is recorded
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
+		i, err := clock.WaitAny(ctx, p.opts.Clock, changed, expired)
+		switch {
+		case err != nil:
 			return
-		case <-expired:
+		case i == 1:
 			if p.opts.Naive {
 				p.switchPair(ctx) // the note's fallback: reset after the timeout regardless
 				return

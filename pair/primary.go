@@ -68,7 +68,7 @@ type Primary struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	settleMu sync.Mutex // one settle step at a time: the host's commit and the background
+	settleMu *clock.Lock // one settle step at a time: the host's commit and the background
 
 	mu       sync.Mutex
 	s        Session
@@ -81,14 +81,15 @@ type Primary struct {
 // secondary; nil means a primary without one.
 func NewPrimary(dev *device.Device, link transport.Conn, o PrimaryOptions) (*Primary, error) {
 	o = o.withDefaults()
-	p := &Primary{dev: dev, opts: o, journal: newJournal(dev.Dir()), changed: make(chan struct{})}
+	p := &Primary{dev: dev, opts: o, journal: newJournal(dev.Dir()), changed: make(chan struct{}),
+		settleMu: clock.NewLock()}
 	s, err := p.journal.load()
 	if err != nil {
 		return nil, err
 	}
 	p.s = s
 	if link != nil {
-		p.peer = &peer{c: client.New(link, client.Options{Clock: o.Clock, Timeout: o.PeerTimeout})}
+		p.peer = newPeer(client.New(link, client.Options{Clock: o.Clock, Timeout: o.PeerTimeout}), o.Clock)
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	dev.SetHooks(device.Hooks{AfterBoot: p.afterBoot, BeforeReset: p.guardReset})
@@ -99,9 +100,13 @@ func NewPrimary(dev *device.Device, link transport.Conn, o PrimaryOptions) (*Pri
 // Close stops the background work (forwarding, holding a reset) and waits
 // for it.
 func (p *Primary) Close() {
-	p.cancel()
+	p.Stop()
 	p.wg.Wait()
 }
+
+// Stop ends the background work without waiting for it to return, as a
+// power cut does; under a scheduler its goroutines return when next run.
+func (p *Primary) Stop() { p.cancel() }
 
 // Register adds the pair group commands to m.
 func (p *Primary) Register(m *server.Mux) {
@@ -144,8 +149,17 @@ func (p *Primary) update(f func(*Session)) error {
 	return nil
 }
 
-// fail records a failure and the decision it led to.
+// fail records a failure and the decision it led to. An abort is passed on
+// to the secondary, so that it does not resume a dead transfer after its next
+// reset.
 func (p *Primary) fail(phase Phase, f Failure, decision string) {
+	if s := p.Session(); phase == PhaseAborted && s.Target.Has(TargetSecondary) && p.peer != nil {
+		p.wg.Add(1)
+		clock.Go(p.opts.Clock, func() {
+			defer p.wg.Done()
+			_ = p.peer.do(p.ctx, CmdAbort, SIDRequest{SID: s.SID}, nil) // best effort
+		})
+	}
 	_ = p.update(func(s *Session) {
 		s.Failure = &f
 		s.Decision = decision
@@ -167,10 +181,10 @@ func (p *Primary) background(f func(ctx context.Context)) {
 	ctx := p.workContextLocked()
 	p.mu.Unlock()
 	p.wg.Add(1)
-	go func() {
+	clock.Go(p.opts.Clock, func() {
 		defer p.wg.Done()
 		f(ctx)
-	}()
+	})
 }
 
 // workContextLocked returns the context of the session's background work,
@@ -231,12 +245,17 @@ func (p *Primary) begin(ctx context.Context, r *server.Request) (any, error) {
 	}
 	cur := p.Session()
 	switch {
-	case req.same(cur) && !cur.Phase.Finished():
-		return p.status(ctx, r)
+	case req.same(cur):
+		return p.status(ctx, r) // a replay, whatever became of the session
+	case req.SID == cur.SID:
+		return nil, withReason(RCBadSession, "sid %d was used for another session", req.SID)
 	case !cur.Phase.Finished():
 		return nil, withReason(RCBusy, "session %d is in phase %s; abort it first", cur.SID, cur.Phase)
 	case req.Target.Has(TargetSecondary) && p.peer == nil:
 		return nil, withReason(RCNoPeer, "this primary has no secondary")
+	case req.Target.Has(TargetPrimary) && int(req.Len) > p.dev.MaxImageSize():
+		return nil, withReason(RCBadRequest, "image of %d bytes does not fit the primary's slot (%d usable)",
+			req.Len, p.dev.MaxImageSize())
 	}
 	if req.Target.Has(TargetSecondary) {
 		if err := p.peer.do(ctx, CmdSession, req, nil); err != nil {

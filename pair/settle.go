@@ -28,10 +28,11 @@ const (
 
 // facts is what a device runs, read at one instant.
 type facts struct {
-	reachable bool
-	runsNew   bool // the running image is the session's
-	confirmed bool // the running image is confirmed
-	stagedNew bool // the other slot holds the session's image
+	reachable  bool
+	runsNew    bool // the running image is the session's
+	confirmed  bool // the running image is confirmed
+	stagedNew  bool // the other slot holds the session's image
+	pendingNew bool // ... marked for its test boot: the device has not reset yet
 }
 
 func readFacts(list []smp.ImageSlot, hash []byte) facts {
@@ -41,7 +42,7 @@ func readFacts(list []smp.ImageSlot, hash []byte) facts {
 		case s.Active:
 			f.runsNew, f.confirmed = bytes.Equal(s.Hash, hash), s.Confirmed
 		case bytes.Equal(s.Hash, hash):
-			f.stagedNew = true
+			f.stagedNew, f.pendingNew = true, s.Pending
 		}
 	}
 	return f
@@ -127,12 +128,13 @@ func (p *Primary) settle(ctx context.Context) {
 //
 //	every targeted device runs the new image  → commit (secondary first)
 //	a device is unreachable                   → wait
+//	a device is marked for test, not yet reset → wait
 //	before the commit point, a device still on the old image:
 //	    not yet switched, holds the verified image → switch it
 //	    switched and came back old                 → roll the pair back
 //	after the commit point, a device on the old image → roll it forward
 func (p *Primary) settleStep(ctx context.Context) (outcome, error) {
-	p.settleMu.Lock()
+	p.settleMu.Lock(p.opts.Clock)
 	defer p.settleMu.Unlock()
 	s := p.Session()
 	if s.Phase.Finished() {
@@ -145,6 +147,9 @@ func (p *Primary) settleStep(ctx context.Context) (outcome, error) {
 	all := (pri.runsNew || !s.Target.Has(TargetPrimary)) && (sec.runsNew || !s.Target.Has(TargetSecondary))
 	if all {
 		return p.commitAll(ctx, s, pri, sec)
+	}
+	if (s.Target.Has(TargetSecondary) && sec.pendingNew) || (s.Target.Has(TargetPrimary) && pri.pendingNew) {
+		return waiting, nil // marked and about to reset (a reset delay, B17)
 	}
 	if s.did(commitPoint) {
 		return p.rollForward(ctx, s, pri, sec)
@@ -230,13 +235,26 @@ func (p *Primary) rollBack(ctx context.Context, s Session, reason string) (outco
 	}
 	p.fail(PhaseReverted, Failure{Device: "pair", Step: "switch", Reason: reason},
 		"rolled back before the commit point: every device returns to its old, confirmed image")
-	if s.Target.Has(TargetSecondary) && sec.runsNew && !sec.confirmed {
-		if err := p.peer.reset(ctx); err != nil {
+	if s.Target.Has(TargetSecondary) {
+		switch {
+		case sec.runsNew && !sec.confirmed:
+			err = p.peer.reset(ctx)
+		case sec.pendingNew:
+			err = p.peer.erase(ctx) // a test mark left behind would switch it at its next reset
+		}
+		if err != nil {
 			return waiting, err
 		}
 	}
-	if s.Target.Has(TargetPrimary) && pri.runsNew && !pri.confirmed {
-		p.dev.ScheduleReset()
+	if s.Target.Has(TargetPrimary) {
+		switch {
+		case pri.runsNew && !pri.confirmed:
+			p.dev.ScheduleReset()
+		case pri.pendingNew:
+			if err := p.dev.Erase(1); err != nil {
+				return waiting, err
+			}
+		}
 	}
 	return settled, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fotasync/fotasync/client"
@@ -98,7 +97,7 @@ func (d *direct) prepare(ctx context.Context) error {
 
 // transfer uploads to every targeted device at once, each on its own link.
 func (d *direct) transfer(ctx context.Context) error {
-	return d.each(func(dev *directDevice) error {
+	return d.each(ctx, func(dev *directDevice) error {
 		if dev.switched {
 			return nil
 		}
@@ -244,25 +243,22 @@ func (d *direct) rollBack(ctx context.Context) {
 	}
 }
 
-// each runs f for every targeted device at once and returns the first error.
-func (d *direct) each(f func(*directDevice) error) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for _, dev := range d.devices {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(dev); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+// each runs f for every targeted device at once and returns their errors.
+func (d *direct) each(ctx context.Context, f func(*directDevice) error) error {
+	errs := make([]error, len(d.devices))
+	done := make([]chan struct{}, len(d.devices))
+	for i, dev := range d.devices {
+		done[i] = make(chan struct{})
+		clock.Go(d.clock, func() {
+			defer close(done[i])
+			errs[i] = f(dev)
+		})
 	}
-	wg.Wait()
+	for _, ch := range done {
+		// Each f ends on its own (its uploads are bounded), so the wait
+		// ignores cancellation: the goroutines must not outlive the call.
+		_ = clock.Wait(context.Background(), d.clock, ch)
+	}
 	return errors.Join(errs...)
 }
 

@@ -124,6 +124,11 @@ func newRun(o Options) (*run, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
+	var seq [1]byte
+	if _, err := io.ReadFull(o.Rand, seq[:]); err != nil {
+		return nil, fmt.Errorf("update: sequence number: %w", err)
+	}
+	o.Client.Seq = seq[0]
 	sum := sha256.Sum256(o.Image)
 	return &run{o: o, c: client.New(o.Conn, o.Client), img: img, sha: sum[:], clock: o.Clock, target: o.Target}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fotasync/fotasync/clock"
 	"time"
 
 	"github.com/fotasync/fotasync/transport"
@@ -63,7 +64,8 @@ func (l *Link) send(ctx context.Context, dir int, step string, packet []byte) er
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case len(packet) > d.p.MTU:
-		return fmt.Errorf("memlink: %s: packet of %d bytes, MTU %d: %w", step, len(packet), d.p.MTU, transport.ErrTooLarge)
+		return fmt.Errorf("memlink: %s: packet of %d bytes, MTU %d: %w",
+			step, len(packet), d.p.MTU, transport.ErrTooLarge)
 	}
 
 	f := l.draw(d.p)
@@ -140,11 +142,10 @@ func (l *Link) receive(ctx context.Context, dir int) ([]byte, error) {
 		wake := d.wake
 		l.mu.Unlock()
 
-		select {
-		case <-wake:
-		case <-l.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		// Under a clock.Scheduler the wait parks, so the simulator can run
+		// the goroutine that will deliver.
+		if _, err := clock.WaitAny(ctx, l.clk, wake, l.done); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -31,6 +31,10 @@ const (
 
 // Link is an in-memory link between a client (end A) and a server (end B).
 // Its methods may be called from any goroutine.
+//
+// Closing either end closes the link for both: pending deliveries are
+// stopped, a waiting Recv or ReadPacket returns transport.ErrClosed, and so
+// does every later call, a second Close included.
 type Link struct {
 	clk  clock.Clock
 	peer Addr // the client end, as the server sees it
@@ -99,9 +103,10 @@ func (l *Link) Client() transport.Conn { return client{l} }
 func (l *Link) Server() transport.PacketConn { return server{l} }
 
 // Cut takes the link down, in both directions, in the virtual-time window
-// [from, until). A packet sent while the link is down, or that would arrive
-// while it is down, is lost. A packet in flight across the whole window
-// still arrives. An empty window is ignored.
+// [from, until). A packet sent while the link is down is lost at once,
+// without occupying the link; one that would arrive while it is down is lost
+// on arrival. A packet in flight across the whole window still arrives. An
+// empty window is ignored.
 func (l *Link) Cut(from, until time.Time) {
 	if !until.After(from) {
 		return

@@ -78,7 +78,8 @@ func BLE() Profile {
 //     11520 × 93 / 127 ≈ 8435.
 //   - Latency 1 ms: a USB-serial adapter is polled once per 1 ms USB frame
 //     (some adapters wait up to 16 ms by default).
-//   - MTU 65533: the framing's 16-bit length counts itself and the CRC.
+//   - MTU 65533: the framing's 16-bit length field counts the packet and
+//     its 2-byte CRC.
 //
 // The link does not model the device's serial buffer: a device with
 // buf_size B takes packets of at most B − 4 bytes, and this link's Conn
