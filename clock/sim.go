@@ -76,7 +76,7 @@ func (s *Sim) Run(until time.Time) bool {
 			s.active = r
 			s.mu.Unlock()
 			r.resume <- struct{}{}
-			<-s.yield
+			s.awaitYield()
 			s.mu.Lock()
 			s.active = nil
 			s.mu.Unlock()
@@ -87,6 +87,23 @@ func (s *Sim) Run(until time.Time) bool {
 			return ok
 		}
 		s.v.Step()
+	}
+}
+
+// hangLimit is how long, in real time, one goroutine may run without
+// parking before Run declares it blocked outside the scheduler: a bug in
+// the code under simulation (a plain channel or mutex wait), which would
+// otherwise hang the run for ever.
+const hangLimit = time.Minute
+
+func (s *Sim) awaitYield() {
+	t := time.NewTimer(hangLimit)
+	defer t.Stop()
+	select {
+	case <-s.yield:
+	case <-t.C:
+		panic(fmt.Sprintf("clock: a simulated goroutine ran %v of real time without parking; "+
+			"it waits on something the scheduler does not know", hangLimit))
 	}
 }
 

@@ -130,7 +130,12 @@ func (p *Primary) switchPair(ctx context.Context) {
 		return
 	}
 	if err := p.dev.SetState(s.Hash, false); err != nil {
-		p.fail("", Failure{Device: "primary", Step: "mark test", Reason: err.Error()}, "the primary could not mark its image")
+		// The staged image is still good: settle finishes the switch.
+		_ = p.update(func(s *Session) {
+			s.Failure = &Failure{Device: "primary", Step: "mark test", Reason: err.Error()}
+			s.Decision = "the primary could not mark its image; settling"
+		})
+		p.background(p.settle)
 		return
 	}
 	_ = p.update(func(s *Session) { s.Primary = StateSwitched })

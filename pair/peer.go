@@ -63,6 +63,13 @@ func (x *peer) images(ctx context.Context) ([]smp.ImageSlot, bool) {
 	return x.lastState, x.reachable
 }
 
+// alive records that the secondary just answered.
+func (x *peer) alive() {
+	x.cacheMu.Lock()
+	defer x.cacheMu.Unlock()
+	x.reachable = true
+}
+
 // refresh reads the image list into the cache. The caller holds x.mu.
 func (x *peer) refresh(ctx context.Context) {
 	list, err := x.c.ImageState(ctx)

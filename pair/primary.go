@@ -28,7 +28,10 @@ type PrimaryOptions struct {
 	// commit point) or records that the roll forward is incomplete. 0 means
 	// 2 minutes.
 	CommitTimeout time.Duration
-	Clock         clock.Clock // nil means the wall clock
+	// TransferTimeout bounds the wait for the host's next chunk during a
+	// transfer; then the session is aborted. 0 means 10 minutes.
+	TransferTimeout time.Duration
+	Clock           clock.Clock // nil means the wall clock
 	// Naive reproduces the flow of the original design note, for the
 	// simulator to catch: the primary resets into its new image as soon as
 	// its own copy is verified, and a held reset goes ahead after the hold
@@ -48,6 +51,9 @@ func (o PrimaryOptions) withDefaults() PrimaryOptions {
 	}
 	if o.CommitTimeout == 0 {
 		o.CommitTimeout = 2 * time.Minute
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = 10 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Wall
@@ -70,11 +76,12 @@ type Primary struct {
 
 	settleMu *clock.Lock // one settle step at a time: the host's commit and the background
 
-	mu       sync.Mutex
-	s        Session
-	peerOff  int           // bytes the secondary holds of the session's image
-	changed  chan struct{} // closed and replaced whenever s changes
-	stopWork context.CancelFunc
+	mu            sync.Mutex
+	s             Session
+	peerOff       int           // bytes the secondary holds of the session's image
+	transferTimer clock.Timer   // aborts a transfer the host stopped feeding
+	changed       chan struct{} // closed and replaced whenever s changes
+	stopWork      context.CancelFunc
 }
 
 // NewPrimary attaches the pair protocol to dev. link is the D2D link to the

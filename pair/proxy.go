@@ -51,6 +51,7 @@ func (p *Primary) uploadOwn(ctx context.Context, s Session, req UploadRequest) (
 	if err != nil {
 		return nil, err
 	}
+	p.armTransferTimeout(s.SID)
 	checkpoint(p.dev, s, p.update)
 	if resp.Match != nil {
 		p.ownComplete(s, *resp.Match)
@@ -93,6 +94,7 @@ func (p *Primary) uploadThrough(ctx context.Context, s Session, req UploadReques
 		chunk.Image, chunk.Len, chunk.SHA = &zero, &s.Len, s.SHA
 		timeout = firstChunkTimeout
 	}
+	p.armTransferTimeout(s.SID)
 	resp, err := p.peer.chunk(ctx, chunk, timeout)
 	if err != nil {
 		p.fail("", peerFailure("transfer", err), "the secondary did not take a chunk; the host may retry")
@@ -109,10 +111,13 @@ func (p *Primary) uploadThrough(ctx context.Context, s Session, req UploadReques
 
 func offsetResponse(off uint32) smp.UploadResponse { return smp.UploadResponse{Off: &off} }
 
+// setPeerOff records the secondary's offset, which it just reported: it is
+// reachable.
 func (p *Primary) setPeerOff(off, _ int) {
 	p.mu.Lock()
 	p.peerOff = off
 	p.mu.Unlock()
+	p.peer.alive()
 }
 
 // relay streams the image from the primary's slot to the secondary while it
@@ -199,3 +204,24 @@ func (s stagedSource) Ready() int {
 func (s stagedSource) ReadAt(b []byte, off int64) (int, error) { return s.dev.ReadStaged(b, off) }
 
 func (s stagedSource) Wait(ctx context.Context, n int) error { return s.dev.WaitStaged(ctx, n) }
+
+// armTransferTimeout (re)starts the wait for the host's next chunk. When no
+// chunk comes for TransferTimeout the session is aborted: the relay must not
+// wait for bytes that will never arrive (G4). The host may resume until then.
+func (p *Primary) armTransferTimeout(sid uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.transferTimer != nil {
+		p.transferTimer.Stop()
+	}
+	p.transferTimer = p.opts.Clock.AfterFunc(p.opts.TransferTimeout, func() {
+		s := p.Session()
+		if s.SID != sid || (s.Phase != PhaseTransfer && s.Phase != PhaseHeld) {
+			return
+		}
+		p.fail(PhaseAborted, Failure{Device: "host", Step: "transfer",
+			Reason: fmt.Sprintf("no chunk for %v", p.opts.TransferTimeout)},
+			"aborted: the host stopped sending; neither device switches")
+		p.stopBackground()
+	})
+}

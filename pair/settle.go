@@ -227,14 +227,16 @@ func (p *Primary) resumeSwitch(ctx context.Context, s Session) (outcome, error) 
 }
 
 // rollBack resets every targeted device that runs the session's unconfirmed
-// test image, so that MCUboot reverts it, and ends the session as reverted.
+// test image, so that MCUboot reverts it, and takes back a test mark left
+// on a device that has not reset. The session ends as reverted only once
+// every device is back on its old image or on its way there; until then the
+// settle loop tries again.
 func (p *Primary) rollBack(ctx context.Context, s Session, reason string) (outcome, error) {
 	pri, sec, err := p.facts(ctx, s)
 	if err != nil {
 		return waiting, err
 	}
-	p.fail(PhaseReverted, Failure{Device: "pair", Step: "switch", Reason: reason},
-		"rolled back before the commit point: every device returns to its old, confirmed image")
+	_ = p.update(func(s *Session) { s.Decision = "rolling back before the commit point: " + reason })
 	if s.Target.Has(TargetSecondary) {
 		switch {
 		case sec.runsNew && !sec.confirmed:
@@ -246,15 +248,21 @@ func (p *Primary) rollBack(ctx context.Context, s Session, reason string) (outco
 			return waiting, err
 		}
 	}
+	resetSelf := false
 	if s.Target.Has(TargetPrimary) {
 		switch {
 		case pri.runsNew && !pri.confirmed:
-			p.dev.ScheduleReset()
+			resetSelf = true
 		case pri.pendingNew:
 			if err := p.dev.Erase(1); err != nil {
 				return waiting, err
 			}
 		}
+	}
+	p.fail(PhaseReverted, Failure{Device: "pair", Step: "switch", Reason: reason},
+		"rolled back before the commit point: every device returns to its old, confirmed image")
+	if resetSelf {
+		p.dev.ScheduleReset()
 	}
 	return settled, nil
 }

@@ -35,6 +35,14 @@ func startSettle(t *testing.T, opts pair.PrimaryOptions, hold func(relayed) bool
 	x.link = newRelay(t, x.secAddr, hold)
 	x.pri = x.startPrimary(t, x.link.Addr())
 	x.c = client.New(dial(t, x.pri), client.Options{})
+	// A test that failed may leave the primary waiting for an answer on
+	// virtual time, and a node's Close waits for its handlers: let every
+	// wait run out first.
+	t.Cleanup(func() {
+		if t.Failed() {
+			x.vc.Advance(2 * longWait)
+		}
+	})
 	return x
 }
 
@@ -322,7 +330,12 @@ func TestResetDelayedPastItsTimeout(t *testing.T) {
 	case <-bounded(t).Done():
 		t.Fatal("the primary never sent the secondary its reset")
 	}
-	// The reset's answer timeout is the only timer pending.
+	// The reset's answer timeout is the only timer the primary sets while
+	// it waits; the client sets it right after sending.
+	eventually(t, "the reset's answer timeout to be set", func() bool {
+		at, ok := x.vc.Next()
+		return ok && at.Equal(x.vc.Now().Add(peerTimeout))
+	})
 	x.vc.Advance(peerTimeout)
 	s := waitSession(t, x.pri.Primary, "the reset's answer timeout", func(s pair.Session) bool {
 		return s.Failure != nil

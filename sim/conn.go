@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 
+	"github.com/fotasync/fotasync/pair"
+	"github.com/fotasync/fotasync/smp"
 	"github.com/fotasync/fotasync/transport"
 )
 
@@ -10,9 +12,10 @@ import (
 // on it, the steps that faults on links are placed at.
 type countingConn struct {
 	transport.Conn
-	w    *world
-	link string
-	sent int
+	w           *world
+	link        string
+	sent        int
+	uploadBytes int // bytes of upload requests (pair group, upload command)
 }
 
 func (c *countingConn) Send(ctx context.Context, packet []byte) error {
@@ -34,6 +37,9 @@ func (c *countingConn) Send(ctx context.Context, packet []byte) error {
 			c.w.host.crash()
 			return ctx.Err()
 		}
+	}
+	if h, err := smp.DecodeHeader(packet); err == nil && h.Group == pair.Group && h.ID == pair.CmdUpload {
+		c.uploadBytes += len(packet)
 	}
 	return c.Conn.Send(ctx, packet)
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 
 	"github.com/fotasync/fotasync/clock"
@@ -42,7 +43,7 @@ func (h *host) start() {
 			return
 		}
 		h.w.logf("host: update failed: %v", err)
-		if h.runs >= hostTries {
+		if h.runs >= hostTries || errors.Is(err, update.ErrRejected) {
 			h.gaveUp = true
 			return
 		}

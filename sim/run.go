@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fotasync/fotasync/client"
@@ -28,8 +29,15 @@ type Result struct {
 	Outcome    string
 	Violations []Violation
 	Trace      Trace
-	HostBytes  int // bytes the host's requests carried to the primary (G3: what was sent again)
+	HostBytes  int // bytes of the host's upload requests to the primary (G3: what was sent again)
+	Final      [2]DeviceEnd
 	Log        []string
+}
+
+// DeviceEnd is what a device runs at the end of a run.
+type DeviceEnd struct {
+	Version   string // as the image list reports it; "" when the device does not run
+	Confirmed bool
 }
 
 // Violation is a broken guarantee.
@@ -76,12 +84,12 @@ func Run(sc Scenario, images *Images) Result {
 	w.host.start()
 	pending := w.clk.Run(epoch.Add(runLimit))
 	res.Violations = w.check(pending)
+	res.Final = w.final()
 	res.Violations = append(res.Violations, w.checkStatus()...)
 	res.Outcome = w.outcome(res.Violations)
 	res.Trace = Trace{HostRequests: w.hostConn.sent, D2DRequests: w.d2dConn.sent,
 		FlashOps: [2]int{cuts[0].Ops(), cuts[1].Ops()}}
-	ab, _ := w.hostLink.Stats()
-	res.HostBytes = ab.Bytes
+	res.HostBytes = w.hostConn.uploadBytes
 	res.Log = w.log
 	return res
 }
@@ -150,6 +158,23 @@ func (w *world) check(pending bool) []Violation {
 	return v
 }
 
+// final reads what each device runs.
+func (w *world) final() [2]DeviceEnd {
+	var end [2]DeviceEnd
+	for i, n := range w.nodes {
+		if n.dev == nil {
+			continue
+		}
+		list, _ := n.dev.Images()
+		for _, s := range list {
+			if s.Active {
+				end[i] = DeviceEnd{Version: s.Version, Confirmed: s.Confirmed}
+			}
+		}
+	}
+	return end
+}
+
 // checkStatus tests G5: the host can read the pair's state at the end.
 func (w *world) checkStatus() []Violation {
 	if w.nodes[0].dev == nil {
@@ -188,7 +213,7 @@ func (w *world) outcome(v []Violation) string {
 		return OutcomeRolledBack
 	}
 	for _, line := range w.log {
-		if bytes.Contains([]byte(line), []byte("roll")) {
+		if strings.Contains(line, "rolling forward") {
 			return OutcomeRolledForward
 		}
 	}

@@ -162,6 +162,9 @@ func (w *world) powerOn(n *node, pc *flash.PowerCut, provision []byte) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	clock.Go(w.clk, func() { _ = server.Serve(ctx, n.serve, mux) })
+	if n.primary != nil {
+		w.observe(ctx, n.primary)
+	}
 	if pc != nil {
 		pc.OnCut(func() { w.clk.AfterFunc(0, func() { w.powerOff(n) }) })
 	}
@@ -171,6 +174,29 @@ func (w *world) powerOn(n *node, pc *flash.PowerCut, provision []byte) {
 		version = run.Header.Version.String()
 	}
 	w.logf("%s: on, runs %s", n.name, version)
+}
+
+// observe logs every change of the primary's session: phase, device
+// states, decisions. The log is the run's transcript.
+func (w *world) observe(ctx context.Context, p *pair.Primary) {
+	clock.Go(w.clk, func() {
+		var last string
+		for {
+			changed := p.Changed()
+			s := p.Session()
+			line := fmt.Sprintf("primary: session %s, primary %s, secondary %s", s.Phase, s.Primary, s.Secondary)
+			if s.Decision != "" {
+				line += ": " + s.Decision
+			}
+			if line != last {
+				w.logf("%s", line)
+				last = line
+			}
+			if clock.Wait(ctx, w.clk, changed) != nil {
+				return
+			}
+		}
+	})
 }
 
 // powerOff takes a node off its links, stops what it runs, and schedules its
@@ -222,25 +248,27 @@ func (w *world) close() {
 // Images are the firmware of a run: what the pair runs, what it gets.
 type Images struct {
 	Old, New []byte
-	Keys     []crypto.PublicKey // a key the new image is not signed with (SecondaryRejects)
+	Keys     []crypto.PublicKey // the old image's key, which the new one lacks (SecondaryRejects)
 }
 
-// BuildImages makes the two hash-only images every run uses.
+// BuildImages makes the images every run uses: the old one signed with an
+// Ed25519 key, the new one hash-only, so that a secondary that insists on the
+// key boots the old image and rejects the new (SecondaryRejects).
 func BuildImages() (*Images, error) {
-	old, err := buildImage("1.0.0", 6*1024)
-	if err != nil {
-		return nil, err
-	}
-	img, err := buildImage("1.2.3+4", 12*1024)
-	if err != nil {
-		return nil, err
-	}
-	seed := sha256.Sum256([]byte("fotasync sim: a key nobody signs with"))
+	seed := sha256.Sum256([]byte("fotasync sim: the key of the old firmware"))
 	key := ed25519.NewKeyFromSeed(seed[:])
+	old, err := buildImage("1.0.0", 6*1024, key)
+	if err != nil {
+		return nil, err
+	}
+	img, err := buildImage("1.2.3+4", 12*1024, nil)
+	if err != nil {
+		return nil, err
+	}
 	return &Images{Old: old, New: img, Keys: []crypto.PublicKey{key.Public()}}, nil
 }
 
-func buildImage(version string, size int) ([]byte, error) {
+func buildImage(version string, size int, key crypto.Signer) ([]byte, error) {
 	v, err := mcuboot.ParseVersion(version)
 	if err != nil {
 		return nil, err
@@ -251,5 +279,9 @@ func buildImage(version string, size int) ([]byte, error) {
 		copy(payload[i:], block[:])
 		block = sha256.Sum256(block[:])
 	}
-	return mcuboot.Build(payload, mcuboot.BuildOptions{Version: v})
+	o := mcuboot.BuildOptions{Version: v}
+	if key != nil {
+		o.Signer = key
+	}
+	return mcuboot.Build(payload, o)
 }

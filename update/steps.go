@@ -42,7 +42,14 @@ func (r *run) prepare(ctx context.Context) (pair.Status, error) {
 		if !ok {
 			return st, fmt.Errorf("update: prepare: %s: the primary reports no %s device", role.name, role.name)
 		}
+		resuming := !st.Phase.Finished() && bytes.Equal(st.Hash, r.img.Hash())
 		if !dev.Reachable {
+			if resuming {
+				// The versions were checked when the session began; the
+				// primary's relay reaches the secondary once it is back.
+				target |= role.target
+				continue
+			}
 			return st, fmt.Errorf("update: prepare: %s: not reachable through the primary", role.name)
 		}
 		needed, err := r.needs(role.name, dev)
@@ -295,6 +302,9 @@ func (r *run) pairCommand(ctx context.Context, cmd uint8, body, resp any) error 
 // one, otherwise err itself at the primary.
 func (r *run) failure(ctx context.Context, step string, err error) error {
 	if st, serr := r.status(ctx); serr == nil && st.SID == r.sid && st.Failure != nil {
+		if st.Failure.Step == "verify" {
+			err = fmt.Errorf("%w: %w", ErrRejected, err)
+		}
 		return fmt.Errorf("update: %s: %s: %s: %w", step, st.Failure.Device, st.Failure.Reason, err)
 	}
 	name := "primary"
@@ -306,6 +316,10 @@ func (r *run) failure(ctx context.Context, step string, err error) error {
 
 // failureError reports a session that ended without the update.
 func failureError(step string, st pair.Status) error {
+	if st.Failure != nil && st.Failure.Step == "verify" {
+		return fmt.Errorf("update: %s: %s: %s: %w (session %s; %s)", step, st.Failure.Device, st.Failure.Reason,
+			ErrRejected, st.Phase, st.Decision)
+	}
 	if st.Failure != nil {
 		return fmt.Errorf("update: %s: %s: %s: %s (session %s; %s)", step, st.Failure.Device, st.Failure.Step,
 			st.Failure.Reason, st.Phase, st.Decision)

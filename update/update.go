@@ -22,6 +22,10 @@ import (
 	"github.com/fotasync/fotasync/transport"
 )
 
+// ErrRejected reports that a device refused the image after verifying it
+// (hash, signature, version): running the update again will not help.
+var ErrRejected = errors.New("a device rejected the image")
+
 // Options configures an update. Conn, Image and Target are required; the
 // zero value of every other field is a usable default.
 type Options struct {

@@ -31,6 +31,6 @@ and emulates both devices for testing.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemo(), newDevice(), newUpdate(), newStatus(), newImage())
+	root.AddCommand(newDemo(), newDevice(), newUpdate(), newStatus(), newImage(), newSim())
 	return root
 }
