@@ -116,9 +116,13 @@ func (p *Primary) switchPair(ctx context.Context) {
 	}
 	if s.Target.Has(TargetSecondary) {
 		if err := p.peer.do(ctx, CmdReset, SIDRequest{SID: s.SID}, nil); err != nil {
-			// The secondary may have switched with its answer lost: settle
-			// finds out what it runs and decides.
-			p.fail("", peerFailure("reset", err), "the secondary did not confirm its reset; settling from what it runs")
+			// The secondary may have switched with its answer lost, or not
+			// got the command yet: settle finds out what it runs, and sends
+			// the reset again (applied at most once) while it has not.
+			_ = p.update(func(s *Session) {
+				f := peerFailure("reset", err)
+				s.Failure, s.Decision = &f, "the secondary did not confirm its reset; settling from what it runs"
+			})
 			p.background(p.settle)
 			return
 		}

