@@ -134,6 +134,9 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
+		if n.Primary != nil {
+			n.Primary.Stop() // a handler may wait on the primary's background work
+		}
 		if n.cancel != nil {
 			n.cancel()
 			n.conn.Close()
