@@ -108,7 +108,9 @@ func (p *Primary) switchPair(ctx context.Context) {
 	s := p.Session()
 	err := p.update(func(s *Session) {
 		s.Phase = PhaseSwitching
-		s.Applied = append(s.Applied, "reset")
+		if !s.did("reset") {
+			s.Applied = append(s.Applied, "reset")
+		}
 		s.Decision = "switching: every targeted device holds the verified image"
 	})
 	if err != nil {
