@@ -31,8 +31,8 @@ group of its role. A primary reaches its secondary through --peer.`,
   fotasync device --role primary --listen udp:127.0.0.1:1337 --state /tmp/pri --image app.bin --peer udp:127.0.0.1:1338`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := emulator.NodeConfig{Role: emulator.Role(role), Listen: listen, Peer: peer,
-				Device:  device.Config{Dir: state, SlotSize: slotSize, BufSize: bufSize, ResetDelay: resetDelay},
+			dev := device.Config{Dir: state, SlotSize: slotSize, BufSize: bufSize, ResetDelay: resetDelay}
+			cfg := emulator.NodeConfig{Role: emulator.Role(role), Listen: listen, Peer: peer, Device: dev,
 				Primary: pair.PrimaryOptions{Hold: hold, Naive: naive}}
 			if cfg.Role != emulator.RolePrimary && cfg.Role != emulator.RoleSecondary {
 				return fmt.Errorf("device: --role %q: want primary or secondary", role)
@@ -54,7 +54,7 @@ group of its role. A primary reaches its secondary through --peer.`,
 				return err
 			}
 			defer n.Close()
-			fmt.Fprintf(cmd.OutOrStdout(), "%s listening on udp:%s, state in %s\n", role, n.Addr(), state)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s answering SMP on %s (%s), state in %s\n", role, listen, n.Addr(), state)
 			select {
 			case <-cmd.Context().Done():
 			case <-n.Done():
@@ -73,7 +73,8 @@ group of its role. A primary reaches its secondary through --peer.`,
 	f.DurationVar(&resetDelay, "reset-delay", 0, "delay between answering a reset and rebooting")
 	f.IntVar(&slotSize, "slot-size", device.DefaultSlotSize, "bytes per image slot")
 	f.IntVar(&bufSize, "buf-size", device.DefaultBufSize, "SMP buffer size the device reports")
-	f.BoolVar(&naive, "naive", false, "primary only: the original note's unsafe flow (resets without waiting), for testing the checker")
+	f.BoolVar(&naive, "naive", false,
+		"primary only: the original note's unsafe flow (resets without waiting), for testing the checker")
 	cmd.MarkFlagRequired("role")
 	cmd.MarkFlagRequired("state")
 	return cmd

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/fotasync/fotasync/client"
@@ -22,9 +25,19 @@ func newStatus() *cobra.Command {
 			}
 			defer c.Close()
 			var st pair.Status
+			cl := client.New(c, client.Options{})
 			req := client.Request{Op: smp.OpRead, Group: pair.Group, ID: pair.CmdSession}
-			if err := client.New(c, client.Options{}).Do(cmd.Context(), req, &st); err != nil {
-				return err
+			err = cl.Do(cmd.Context(), req, &st)
+			if errors.Is(err, smp.RCNotSupported) {
+				// Firmware without the pair group: show the device alone.
+				list, err := cl.ImageState(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("status: %w", err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "no pair group on this device; its own images:")
+				st = pair.Status{Phase: pair.PhaseIdle, Devices: []pair.DeviceStatus{{Role: "device", Reachable: true, Images: list}}}
+			} else if err != nil {
+				return fmt.Errorf("status: %w", err)
 			}
 			printStatus(cmd.OutOrStdout(), st)
 			return nil
