@@ -4,21 +4,22 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"time"
 
 	"github.com/fotasync/fotasync/clock"
-	"github.com/fotasync/fotasync/pair"
 	"github.com/fotasync/fotasync/update"
 )
 
 // host is the person at the host: they run the update, and run it again
 // after a failure or after their host stopped, up to hostTries times.
 type host struct {
-	w      *world
-	cancel context.CancelFunc
-	runs   int
-	done   bool  // a run succeeded
-	gaveUp bool  // every run failed
-	last   error // the last run's error
+	w        *world
+	cancel   context.CancelFunc
+	runs     int
+	done     bool      // a run succeeded
+	gaveUp   bool      // every run failed
+	last     error     // the last run's error
+	finished time.Time // when the last run ended
 }
 
 func (h *host) start() {
@@ -30,13 +31,13 @@ func (h *host) start() {
 	for i := 2; i < 10; i++ {
 		seed[i] = byte(h.w.sc.Seed >> (8 * (i - 2)))
 	}
-	o := update.Options{Conn: h.w.hostConn, Image: h.w.newImage, Target: pair.TargetAll, Clock: h.w.clk,
-		Rand: rand.NewChaCha8(seed)}
+	o := update.Options{Conn: h.w.hostConn, Image: h.w.newImage, Target: h.w.setup.Target, Clock: h.w.clk,
+		Rand: rand.NewChaCha8(seed), Window: h.w.setup.Window}
 	h.w.logf("host: update run %d", h.runs)
 	clock.Go(h.w.clk, func() {
 		_, err := update.Run(ctx, o)
 		cancel()
-		h.last = err
+		h.last, h.finished = err, h.w.clk.Now()
 		if err == nil {
 			h.done = true
 			h.w.logf("host: update done")

@@ -31,6 +31,7 @@ type Result struct {
 	Trace      Trace
 	HostBytes  int // bytes of the host's upload requests to the primary (G3: what was sent again)
 	Final      [2]DeviceEnd
+	Duration   time.Duration // virtual time from the host's first run to its last run's end
 	Log        []string
 }
 
@@ -55,10 +56,16 @@ type Trace struct {
 	FlashOps     [2]int // flash operations of the primary and the secondary (first power cycle)
 }
 
-// Run plays one scenario to its end and checks the guarantees.
+// Run plays one scenario to its end, in the default setup, and checks the
+// guarantees.
 func Run(sc Scenario, images *Images) Result {
+	return RunSetup(sc, images, Setup{})
+}
+
+// RunSetup is Run in another setup (link models, window, target).
+func RunSetup(sc Scenario, images *Images, setup Setup) Result {
 	res := Result{Scenario: sc}
-	w, err := newWorld(sc, images)
+	w, err := newWorld(sc, images, setup)
 	if err != nil {
 		res.Outcome, res.Violations = OutcomeBroken, []Violation{{"setup", err.Error()}}
 		return res
@@ -90,6 +97,7 @@ func Run(sc Scenario, images *Images) Result {
 	res.Trace = Trace{HostRequests: w.hostConn.sent, D2DRequests: w.d2dConn.sent,
 		FlashOps: [2]int{cuts[0].Ops(), cuts[1].Ops()}}
 	res.HostBytes = w.hostConn.uploadBytes
+	res.Duration = w.host.finished.Sub(epoch)
 	res.Log = w.log
 	return res
 }

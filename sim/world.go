@@ -26,12 +26,20 @@ import (
 	"github.com/fotasync/fotasync/transport/memlink"
 )
 
-// Link models: the host reaches the primary over BLE; the D2D link is a
+// Setup is what a run is made of besides its faults: link models, the host's
+// upload window, the update's target. Its zero value is DefaultSetup.
+type Setup struct {
+	Host, D2D memlink.Profile
+	Window    int         // the host's chunks in flight; 0 means the primary's buf_count
+	Target    pair.Target // 0 means all
+}
+
+// DefaultSetup: the host reaches the primary over BLE; the D2D link is a
 // slower radio link of the pair's own.
-var (
-	hostProfile = memlink.BLE()
-	d2dProfile  = memlink.Profile{Name: "d2d", Latency: 10 * time.Millisecond, Bandwidth: 8000}
-)
+var DefaultSetup = Setup{
+	Host: memlink.BLE(),
+	D2D:  memlink.Profile{Name: "d2d", Latency: 10 * time.Millisecond, Bandwidth: 8000},
+}
 
 // epoch is where virtual time starts.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -65,6 +73,7 @@ type node struct {
 // world is one run: a pair, its links, its host and the scheduler.
 type world struct {
 	sc       Scenario
+	setup    Setup
 	clk      *clock.Sim
 	dir      string
 	rng      *rand.Rand
@@ -84,7 +93,7 @@ func (w *world) logf(format string, args ...any) {
 	w.log = append(w.log, fmt.Sprintf("%8.3fs ", w.clk.Now().Sub(epoch).Seconds())+fmt.Sprintf(format, args...))
 }
 
-func newWorld(sc Scenario, images *Images) (*world, error) {
+func newWorld(sc Scenario, images *Images, setup Setup) (*world, error) {
 	dir, err := os.MkdirTemp(scratchDir(), "fotasync-sim-")
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
@@ -96,8 +105,15 @@ func newWorld(sc Scenario, images *Images) (*world, error) {
 		return nil, fmt.Errorf("sim: new image: %w", err)
 	}
 	w.newHash = img.Hash()
-	w.hostLink = memlink.NewLink(w.clk, rand.New(rand.NewPCG(sc.Seed, 1)), hostProfile, hostProfile)
-	w.d2dLink = memlink.NewLink(w.clk, rand.New(rand.NewPCG(sc.Seed, 2)), d2dProfile, d2dProfile)
+	if setup == (Setup{}) {
+		setup = DefaultSetup
+	}
+	if setup.Target == 0 {
+		setup.Target = pair.TargetAll
+	}
+	w.setup = setup
+	w.hostLink = memlink.NewLink(w.clk, rand.New(rand.NewPCG(sc.Seed, 1)), setup.Host, setup.Host)
+	w.d2dLink = memlink.NewLink(w.clk, rand.New(rand.NewPCG(sc.Seed, 2)), setup.D2D, setup.D2D)
 	w.hostConn = &countingConn{Conn: w.hostLink.Client(), w: w, link: LinkHost}
 	w.d2dConn = &countingConn{Conn: w.d2dLink.Client(), w: w, link: LinkD2D}
 	base := device.Config{SlotSize: 64 * 1024, SectorSize: 4096, WriteAlign: 4, BufSize: 512, BufCount: 4,

@@ -161,6 +161,7 @@ func (r *run) transfer(ctx context.Context) error {
 	_, err = r.c.Upload(ctx, r.o.Image, client.UploadOptions{
 		Route:     &client.Route{Group: pair.Group, ID: pair.CmdUpload, SID: r.sid},
 		ChunkSize: r.o.ChunkSize,
+		Window:    r.o.Window,
 		Progress: func(off, total int) {
 			r.event(Event{Step: "transfer", Device: via, Off: off, Total: total})
 		},

@@ -54,6 +54,7 @@ type Options struct {
 	Rand      io.Reader      // session ids; nil means crypto/rand
 	OnEvent   func(Event)    // progress and phase reports; nil drops them
 	ChunkSize int            // 0 means as large as the primary's buffers allow
+	Window    int            // chunks in flight; 0 means the primary's buf_count, 1 is stop-and-wait
 }
 
 // Event reports progress. Step names the phase of the update; Device is
