@@ -144,6 +144,10 @@ func (d *Device) openArea(name string, g flash.Geometry) (*flash.Area, error) {
 	return a, nil
 }
 
+// PowerCut is the device's power-cut plan, nil when it has none: the durable
+// writes of a protocol layer (its journal) count as operations in it.
+func (d *Device) PowerCut() *flash.PowerCut { return d.cfg.PowerCut }
+
 // Name is the device's name from its Config.
 func (d *Device) Name() string { return d.cfg.Name }
 

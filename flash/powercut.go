@@ -6,8 +6,8 @@ import (
 )
 
 // PowerCut is a fault plan shared by all areas of one device. It numbers the
-// write and erase operations that reach the flash of any of its areas,
-// starting at 0. Operation At is torn: a write lands only a prefix of its
+// write and erase operations that reach the flash of any of its areas (and
+// the other durable writes that call Step), starting at 0. Operation At is torn: a write lands only a prefix of its
 // bytes and an erase only a prefix of its sectors, the prefix length being
 // drawn from Seed and the operation index (from none to all). That operation
 // and every later read, write or erase on any area of the plan then fail with
@@ -73,6 +73,14 @@ func (p *PowerCut) Cut() {
 	if first && f != nil {
 		f()
 	}
+}
+
+// Step counts one operation that is not a flash write, such as a file
+// replaced atomically: at the cut it does not happen at all. It returns
+// ErrPowerLost from the cut on. A nil plan never cuts.
+func (p *PowerCut) Step() error {
+	_, err := p.begin(1)
+	return err
 }
 
 // alive returns ErrPowerLost once power has been cut. A nil plan is always alive.

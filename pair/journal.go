@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fotasync/fotasync/device"
+	"github.com/fotasync/fotasync/flash"
 	"github.com/fotasync/fotasync/smp"
 )
 
@@ -44,11 +46,12 @@ func (s *Session) did(op string) bool {
 // journal stores a Session in one file, replaced atomically: a crash leaves
 // either the old or the new record, never a torn one.
 type journal struct {
-	path string
+	path  string
+	power *flash.PowerCut // the device's power-cut plan; nil when none
 }
 
-func newJournal(dir string) journal {
-	return journal{path: filepath.Join(dir, journalFile)}
+func newJournal(dev *device.Device) journal {
+	return journal{path: filepath.Join(dev.Dir(), journalFile), power: dev.PowerCut()}
 }
 
 // load reads the journal; a missing file is an idle session.
@@ -70,6 +73,11 @@ func (j journal) load() (Session, error) {
 // save writes s to a temporary file, syncs it, and renames it over the
 // journal.
 func (j journal) save(s Session) error {
+	// A power cut "during" the save leaves the old record: the rename is
+	// the write that counts.
+	if err := j.power.Step(); err != nil {
+		return fmt.Errorf("pair: journal: %w", err)
+	}
 	b, err := smp.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("pair: journal: %w", err)

@@ -88,7 +88,7 @@ type Primary struct {
 // secondary; nil means a primary without one.
 func NewPrimary(dev *device.Device, link transport.Conn, o PrimaryOptions) (*Primary, error) {
 	o = o.withDefaults()
-	p := &Primary{dev: dev, opts: o, journal: newJournal(dev.Dir()), changed: make(chan struct{}),
+	p := &Primary{dev: dev, opts: o, journal: newJournal(dev), changed: make(chan struct{}),
 		settleMu: clock.NewLock()}
 	s, err := p.journal.load()
 	if err != nil {

@@ -25,7 +25,7 @@ type Secondary struct {
 
 // NewSecondary attaches the pair protocol to dev and loads its journal.
 func NewSecondary(dev *device.Device) (*Secondary, error) {
-	x := &Secondary{dev: dev, journal: newJournal(dev.Dir())}
+	x := &Secondary{dev: dev, journal: newJournal(dev)}
 	s, err := x.journal.load()
 	if err != nil {
 		return nil, err
