@@ -187,7 +187,15 @@ func (c *Client) awaitPacket(ctx context.Context, op smp.Op, group smp.Group, id
 			if wait.Err() != nil {
 				return smp.Packet{}, ErrTimeout
 			}
-			return smp.Packet{}, fmt.Errorf("receive: %w", err)
+			if errors.Is(err, transport.ErrClosed) {
+				return smp.Packet{}, fmt.Errorf("receive: %w", err)
+			}
+			// A device that is down (UDP: the port is refused while it
+			// reboots) is silent, not broken: wait out the timeout.
+			if clock.Wait(ctx, c.clock, wait.Done()) != nil {
+				return smp.Packet{}, ctx.Err()
+			}
+			return smp.Packet{}, ErrTimeout
 		}
 		p, err := smp.Decode(pkt)
 		if err != nil {

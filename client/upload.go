@@ -20,7 +20,7 @@ const minFirstChunk = 32
 type UploadOptions struct {
 	Image uint32 // image number on a multi-image device; 0 for the first
 	// Window is how many chunks may be in flight at once; 0 means the
-	// device's buf_count, at least 1. 1 is stop-and-wait.
+	// device's buf_count (1 on serial links), at least 1. 1 is stop-and-wait.
 	Window int
 	// ChunkSize caps the data bytes of one chunk; 0 means as many as fit the
 	// smaller of the transport's and the device's packet limit.
@@ -143,7 +143,7 @@ func (c *Client) newUpload(ctx context.Context, src Source, o UploadOptions) (*u
 	u := &upload{c: c, o: o, src: src, total: total, sha: sha, window: o.Window, route: imageUpload,
 		limit: transport.PacketLimit(c.conn, int(params.BufSize))}
 	if u.window <= 0 {
-		u.window = max(1, int(params.BufCount))
+		u.window = transport.MaxInFlight(c.conn, int(params.BufCount))
 	}
 	if o.Route != nil {
 		u.route = *o.Route

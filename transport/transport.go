@@ -73,3 +73,13 @@ func PacketLimit(c Conn, bufSize int) int {
 
 	return min(c.MaxPacket(), bufSize)
 }
+
+// MaxInFlight returns how many requests c may have unanswered at once when
+// the caller does not say: a transport that cannot pipeline says so with a
+// MaxInFlight method; the others allow the server's buffer count, bufCount.
+func MaxInFlight(c Conn, bufCount int) int {
+	if l, ok := c.(interface{ MaxInFlight() int }); ok {
+		return max(1, min(bufCount, l.MaxInFlight()))
+	}
+	return max(1, bufCount)
+}

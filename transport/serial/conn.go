@@ -179,6 +179,11 @@ func (c *Conn) PacketLimit(bufSize int) int {
 	return max(0, min(MaxPacket, bufSize-overhead))
 }
 
+// MaxInFlight is 1: a Zephyr UART takes one request at a time into its line
+// buffer, and frames of a second request sent before the first is answered
+// are lost (seen on Zephyr 4.4's QEMU serial fixture).
+func (c *Conn) MaxInFlight() int { return 1 }
+
 // Close closes the line, waits for the reading goroutine to exit and wakes a
 // pending Recv or Send pause, which return transport.ErrClosed, as does every
 // later call. The first Close returns the line's Close error.
