@@ -121,18 +121,25 @@ func (p *Primary) switchPair(ctx context.Context) {
 			// The secondary may have switched with its answer lost, or not
 			// got the command yet: settle finds out what it runs, and sends
 			// the reset again (applied at most once) while it has not.
+			refused := false
+			if rc, ok := AsRC(err); ok && (rc == RCBadSession || rc == RCBadState || rc == RCNotReady) {
+				refused = true // it lost the session (replaced, wiped): it can never switch
+			}
 			_ = p.update(func(s *Session) {
 				f := peerFailure("reset", err)
 				s.Failure, s.Decision = &f, "the secondary did not confirm its reset; settling from what it runs"
+				if refused {
+					s.Secondary, s.Decision = StateFailed, "the secondary refused the switch; rolling back"
+				}
 			})
-			p.background(p.settle)
+			p.startSettle()
 			return
 		}
 		_ = p.update(func(s *Session) { s.Secondary = StateSwitched })
 	}
 	if !s.Target.Has(TargetPrimary) {
 		_ = p.update(func(s *Session) { s.Phase = PhaseTesting })
-		p.background(p.settle)
+		p.startSettle()
 		return
 	}
 	if err := p.dev.SetState(s.Hash, false); err != nil {
@@ -141,7 +148,7 @@ func (p *Primary) switchPair(ctx context.Context) {
 			s.Failure = &Failure{Device: "primary", Step: "mark test", Reason: err.Error()}
 			s.Decision = "the primary could not mark its image; settling"
 		})
-		p.background(p.settle)
+		p.startSettle()
 		return
 	}
 	_ = p.update(func(s *Session) { s.Primary = StateSwitched })

@@ -80,6 +80,8 @@ type Primary struct {
 	s             Session
 	peerOff       int           // bytes the secondary holds of the session's image
 	transferTimer clock.Timer   // aborts a transfer the host stopped feeding
+	settling      bool          // a settle loop runs
+	settleGen     int           // which loop settling speaks of
 	changed       chan struct{} // closed and replaced whenever s changes
 	stopWork      context.CancelFunc
 }
@@ -194,6 +196,29 @@ func (p *Primary) background(f func(ctx context.Context)) {
 	})
 }
 
+// startSettle starts the settle loop unless one runs already.
+func (p *Primary) startSettle() {
+	p.mu.Lock()
+	if p.settling {
+		p.mu.Unlock()
+		return
+	}
+	p.settling = true
+	p.settleGen++
+	gen := p.settleGen
+	p.mu.Unlock()
+	p.background(func(ctx context.Context) {
+		defer func() {
+			p.mu.Lock()
+			if p.settleGen == gen {
+				p.settling = false
+			}
+			p.mu.Unlock()
+		}()
+		p.settle(ctx)
+	})
+}
+
 // workContextLocked returns the context of the session's background work,
 // starting one if needed. The caller holds p.mu.
 func (p *Primary) workContextLocked() context.Context {
@@ -213,6 +238,7 @@ func (p *Primary) stopBackground() {
 	p.mu.Lock()
 	stop := p.stopWork
 	p.stopWork = nil
+	p.settling = false // the loop, if any, is being cancelled
 	p.mu.Unlock()
 	if stop != nil {
 		stop()

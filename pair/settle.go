@@ -76,7 +76,7 @@ func (p *Primary) afterBoot(res boot.Result) {
 				Reason: fmt.Sprintf("booted %s swap: %s", res.Swap, errText(res.Rejected))}
 		}
 	})
-	p.background(p.settle)
+	p.startSettle()
 }
 
 // resumeTransfer picks up a transfer that a reset of the primary cut: its
@@ -158,6 +158,9 @@ func (p *Primary) settleStep(ctx context.Context) (outcome, error) {
 	if s.Target.Has(TargetSecondary) && !sec.runsNew {
 		if s.Secondary == StateVerified {
 			return p.resumeSwitch(ctx, s)
+		}
+		if s.Secondary == StateFailed && s.Failure != nil {
+			return p.rollBack(ctx, s, "the secondary cannot switch: "+s.Failure.Reason)
 		}
 		return p.rollBack(ctx, s, "the secondary came back on its old image")
 	}
@@ -300,7 +303,11 @@ func (p *Primary) rollForward(ctx context.Context, s Session, pri, sec facts) (o
 // it answers again.
 func (p *Primary) giveUp(ctx context.Context, cause error) {
 	s := p.Session()
-	reason := fmt.Sprintf("the pair did not settle within %v: %s", p.opts.CommitTimeout, errText(cause))
+	why := "a device did not come back"
+	if cause != nil {
+		why = cause.Error()
+	}
+	reason := fmt.Sprintf("the pair did not settle within %v: %s", p.opts.CommitTimeout, why)
 	if s.did(commitPoint) {
 		p.fail("", Failure{Device: "pair", Step: "roll forward", Reason: reason},
 			"roll forward incomplete; run the update again to finish it")

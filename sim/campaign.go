@@ -45,11 +45,12 @@ func Campaign(cfg CampaignConfig, images *Images) Report {
 	if cfg.Exhaustive {
 		scenarios = append(scenarios, Exhaustive(base.Trace, cfg.Seed, cfg.Naive)...)
 	}
-	scenarios = append(scenarios, RandomScenarios(base.Trace, cfg.Random, cfg.Seed, cfg.Naive)...)
+	scenarios = append(scenarios, RandomScenarios(base.Trace, max(0, cfg.Random), cfg.Seed, cfg.Naive)...)
 	results := runAll(scenarios[1:], images, cfg.Workers)
 	results = append([]Result{base}, results...)
 
-	r := Report{Faults: map[string]map[string]int{}, Outcomes: map[string]int{}, Trace: base.Trace}
+	r := Report{Faults: map[string]map[string]int{}, Outcomes: map[string]int{}, Trace: base.Trace,
+		Violations: []Failure{}}
 	for _, res := range results {
 		r.Scenarios++
 		r.Outcomes[res.Outcome]++

@@ -43,17 +43,19 @@ type DeviceEnd struct {
 
 // Violation is a broken guarantee.
 type Violation struct {
-	Guarantee string // "G1" … "G5"
-	Detail    string
+	Guarantee string `json:"guarantee"` // "G1" … "G5"
+	Detail    string `json:"detail"`
 }
 
 func (v Violation) String() string { return v.Guarantee + ": " + v.Detail }
 
 // Trace counts the steps of a run, where faults can be placed.
 type Trace struct {
-	HostRequests int    // requests the host sent to the primary
-	D2DRequests  int    // requests the primary sent to the secondary
-	FlashOps     [2]int // flash operations of the primary and the secondary (first power cycle)
+	HostRequests int `json:"host_requests"` // requests the host sent to the primary
+	D2DRequests  int `json:"d2d_requests"`  // requests the primary sent to the secondary
+	// FlashOps counts the operations (flash writes and erases, journal
+	// writes) of the primary and the secondary in their first power cycle.
+	FlashOps [2]int `json:"device_operations"`
 }
 
 // Run plays one scenario to its end, in the default setup, and checks the

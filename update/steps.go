@@ -120,7 +120,7 @@ func (r *run) checkSize(ctx context.Context) error {
 // has switched yet.
 func (r *run) begin(ctx context.Context, st pair.Status) (bool, error) {
 	if !st.Phase.Finished() {
-		if bytes.Equal(st.Hash, r.img.Hash()) {
+		if bytes.Equal(st.Hash, r.img.Hash()) && !lostImage(st) {
 			r.sid, r.target = st.SID, st.Target
 			r.event(Event{Step: "begin", Message: fmt.Sprintf("resuming session %08x in phase %s", st.SID, st.Phase)})
 			return true, nil
@@ -354,4 +354,19 @@ func runningSlot(list []smp.ImageSlot) (smp.ImageSlot, bool) {
 		}
 	}
 	return smp.ImageSlot{}, false
+}
+
+// lostImage reports whether a session that has not switched yet counts on a
+// device that no longer holds its image (a device replaced or wiped since):
+// such a session cannot be resumed, only aborted and begun again.
+func lostImage(st pair.Status) bool {
+	if st.Phase != pair.PhaseTransfer && st.Phase != pair.PhaseHeld && st.Phase != pair.PhaseReady {
+		return false
+	}
+	for _, d := range st.Devices {
+		if d.State == pair.StateVerified && d.Reachable && !holds(d.Images, st.Hash) {
+			return true
+		}
+	}
+	return false
 }

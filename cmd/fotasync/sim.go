@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -32,33 +33,54 @@ each link and the flash operations of each device. --exhaustive then puts one
 fault at every step of that trace, for every kind (power cut, link cut, lost
 request, host stop) and every device and link; --random N adds N runs with one
 to three random faults each. Every run is determined by its spec, which the
-report prints for each violation: replay it with --replay.`,
+report prints for each violation: replay it with --replay.
+
+--naive runs the pair with the flow of the original design note: the primary
+resets into its new image as soon as its own copy is verified, and resets
+after the hold time even if the secondary failed. The checker must find
+mismatched pairs there. Its runs are slower (the host keeps retrying), so
+start with --exhaustive=false --random 20.`,
 		Example: `  fotasync sim                          # exhaustive + 1000 random runs
   fotasync sim --random 5000 --seed 7 --json
   fotasync sim --naive                  # the original note's flow: violations expected
   fotasync sim --replay 'seed=4;power:secondary@40;cut:host@12'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if random < 0 {
+				return fmt.Errorf("sim: --random %d: want a count of 0 or more", random)
+			}
+			if workers < 0 {
+				return fmt.Errorf("sim: --workers %d: want 0 (one per CPU) or more", workers)
+			}
 			images, err := sim.BuildImages()
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if replay != "" {
+			if cmd.Flags().Changed("replay") {
+				if strings.TrimSpace(replay) == "" {
+					return fmt.Errorf("sim: --replay: the spec is empty; want e.g. 'seed=4;power:secondary@40'")
+				}
 				sc, err := sim.ParseScenario(replay)
 				if err != nil {
 					return err
 				}
 				return printReplay(out, sim.Run(sc, images))
 			}
+			if !exhaustive && random == 0 {
+				return fmt.Errorf("sim: nothing to run: --exhaustive=false and --random 0")
+			}
 			r := sim.Campaign(sim.CampaignConfig{Exhaustive: exhaustive, Random: random, Seed: seed,
 				Naive: naive, Workers: workers}, images)
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			} else {
+				printReport(out, r, naive)
 			}
-			printReport(out, r, naive)
 			if len(r.Violations) > 0 && !naive {
 				return fmt.Errorf("sim: %d of %d runs broke a guarantee", len(r.Violations), r.Scenarios)
 			}
@@ -104,7 +126,11 @@ func printReport(out io.Writer, r sim.Report, naive bool) {
 			fmt.Fprintf(out, "  ... and %d more (--json lists them all)\n", len(r.Violations)-i)
 			break
 		}
-		fmt.Fprintf(out, "  %v\n    replay: fotasync sim --replay '%s'\n", v.Violations, v.Replay)
+		texts := make([]string, len(v.Violations))
+		for j, x := range v.Violations {
+			texts[j] = x.String()
+		}
+		fmt.Fprintf(out, "  %s\n    replay: fotasync sim --replay '%s'\n", strings.Join(texts, "; "), v.Replay)
 	}
 }
 
