@@ -183,9 +183,9 @@ func (d *Device) Provision(image []byte) error {
 	if _, ok := d.slotImage(d.slots.Primary); ok {
 		return nil
 	}
-	if len(image) > d.MaxImageSize() {
+	if img.Len() > d.MaxImageSize() {
 		return fmt.Errorf("device %s: provision: image of %d bytes does not fit the %d usable bytes of a slot",
-			d.cfg.Name, len(image), d.MaxImageSize())
+			d.cfg.Name, img.Len(), d.MaxImageSize())
 	}
 	if err := d.slots.Primary.Erase(0, d.slots.Primary.Size()); err != nil {
 		return fmt.Errorf("device %s: provision: %w", d.cfg.Name, err)

@@ -92,6 +92,9 @@ func findSlot(list []smp.ImageSlot, hash []byte) (smp.ImageSlot, bool) {
 	return smp.ImageSlot{}, false
 }
 
+// SlotSize is the size of each slot in bytes.
+func (d *Device) SlotSize() int { return d.cfg.SlotSize }
+
 // MaxImageSize is the largest image a slot holds: the slot less its trailer.
 func (d *Device) MaxImageSize() int {
 	n, err := boot.TrailerSize(boot.DefaultMaxAlign)

@@ -18,7 +18,7 @@ func (d *Device) ResumeUpload(size int, sha []byte, off int) error {
 	switch {
 	case len(sha) != sha256.Size:
 		return fmt.Errorf("device %s: resume upload: sha has %d bytes, want 32", d.cfg.Name, len(sha))
-	case off < 0 || off >= size || size > d.MaxImageSize():
+	case off < 0 || off >= size || size > d.cfg.SlotSize:
 		return fmt.Errorf("device %s: resume upload: offset %d of %d bytes is out of range", d.cfg.Name, off, size)
 	case off%d.cfg.SectorSize != 0:
 		return fmt.Errorf("device %s: resume upload: offset %d is not on a %d-byte sector", d.cfg.Name, off, d.cfg.SectorSize)

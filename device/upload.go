@@ -105,7 +105,9 @@ func (d *Device) firstChunk(c Chunk) (resp smp.UploadResponse, resumed bool, err
 	if flags[1].Pending || flags[1].Confirmed {
 		return resp, false, smp.ImageNoFreeSlot
 	}
-	if int(*c.Len) > d.MaxImageSize() {
+	// Zephyr compares the file with the slot: a padded image (imgtool --pad)
+	// is exactly a slot long, its trailer included.
+	if int(*c.Len) > d.cfg.SlotSize {
 		return resp, false, smp.ImageInvalidImageTooLarge
 	}
 	if c.Upgrade {

@@ -66,7 +66,7 @@ func TestUploadSession(t *testing.T) {
 func TestUploadErrors(t *testing.T) {
 	ref := img12345
 	file, sha := ref.bytes(t), ref.sha(t)
-	limit := 64<<10 - trailerLen
+	limit := 64 << 10 // the slot: reference §3.3, len ≤ slot size (a padded image fills it)
 	k := func(key string, v []byte) [2][]byte { return [2][]byte{tstr(key), v} }
 	req := func(fields ...[2][]byte) []byte {
 		var kv [][]byte
@@ -102,12 +102,12 @@ func TestUploadErrors(t *testing.T) {
 	}
 }
 
-// TestUploadLenAtSlotLimit: a file that fills the slot up to its trailer is
+// TestUploadLenAtSlotLimit: a file that fills the slot, trailer included, is
 // accepted; one byte more is refused with an answer, not silence (B04).
 func TestUploadLenAtSlotLimit(t *testing.T) {
 	r := newRig(t, device.Config{})
 	file := img12345.bytes(t)
-	limit := 64<<10 - trailerLen
+	limit := 64 << 10 // the slot: reference §3.3, len ≤ slot size (a padded image fills it)
 	r.expect(v2Write, groupImage, idUpload, firstChunk(limit, nil, file[:32]), offRsp(32))
 	r.expect(v2Write, groupImage, idUpload, firstChunk(limit+1, nil, file[:32]), imgErr(30))
 }

@@ -286,9 +286,9 @@ func (p *Primary) begin(ctx context.Context, r *server.Request) (any, error) {
 		return nil, withReason(RCBusy, "session %d is in phase %s; abort it first", cur.SID, cur.Phase)
 	case req.Target.Has(TargetSecondary) && p.peer == nil:
 		return nil, withReason(RCNoPeer, "this primary has no secondary")
-	case req.Target.Has(TargetPrimary) && int(req.Len) > p.dev.MaxImageSize():
-		return nil, withReason(RCBadRequest, "image of %d bytes does not fit the primary's slot (%d usable)",
-			req.Len, p.dev.MaxImageSize())
+	case req.Target.Has(TargetPrimary) && int(req.Len) > p.dev.SlotSize():
+		return nil, withReason(RCBadRequest, "image file of %d bytes does not fit the primary's %d-byte slot",
+			req.Len, p.dev.SlotSize())
 	}
 	if req.Target.Has(TargetSecondary) {
 		if err := p.peer.do(ctx, CmdSession, req, nil); err != nil {

@@ -137,9 +137,9 @@ func (x *Secondary) begin(_ context.Context, r *server.Request) (any, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	if int(req.Len) > x.dev.MaxImageSize() {
-		return nil, withReason(RCBadRequest, "image of %d bytes does not fit the secondary's slot (%d usable)",
-			req.Len, x.dev.MaxImageSize())
+	if int(req.Len) > x.dev.SlotSize() {
+		return nil, withReason(RCBadRequest, "image file of %d bytes does not fit the secondary's %d-byte slot",
+			req.Len, x.dev.SlotSize())
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()

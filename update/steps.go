@@ -97,7 +97,9 @@ func (r *run) needs(role string, dev pair.DeviceStatus) (bool, error) {
 	return true, nil
 }
 
-// checkSize refuses an image larger than the primary's slot.
+// checkSize refuses an image larger than the primary's slot: the image
+// itself (header, payload, TLVs) must leave room for the trailer, and the file
+// (with any padding) must fit the slot.
 func (r *run) checkSize(ctx context.Context) error {
 	images, err := r.c.SlotInfo(ctx)
 	if errors.Is(err, smp.RCNotSupported) {
@@ -107,9 +109,18 @@ func (r *run) checkSize(ctx context.Context) error {
 		return fmt.Errorf("update: prepare: primary: slot info: %w", err)
 	}
 	for _, im := range images {
-		if im.Image == 0 && im.MaxImageSize != nil && len(r.o.Image) > int(*im.MaxImageSize) {
+		if im.Image != 0 {
+			continue
+		}
+		if im.MaxImageSize != nil && r.img.Len() > int(*im.MaxImageSize) {
 			return fmt.Errorf("update: prepare: primary: image of %d bytes does not fit the slot (%d bytes usable)",
-				len(r.o.Image), *im.MaxImageSize)
+				r.img.Len(), *im.MaxImageSize)
+		}
+		for _, s := range im.Slots {
+			if s.Slot == 1 && len(r.o.Image) > int(s.Size) {
+				return fmt.Errorf("update: prepare: primary: file of %d bytes does not fit the %d-byte slot",
+					len(r.o.Image), s.Size)
+			}
 		}
 	}
 	return nil

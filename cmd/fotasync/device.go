@@ -40,6 +40,14 @@ group of its role. A primary reaches its secondary through --peer.`,
 			if peer != "" && cfg.Role != emulator.RolePrimary {
 				return fmt.Errorf("device: --peer: only a primary has a secondary")
 			}
+			switch {
+			case bufSize < 128:
+				return fmt.Errorf("device: --buf-size %d: want at least 128 bytes (Zephyr's smallest is 128)", bufSize)
+			case slotSize <= 0 || slotSize%device.DefaultSectorSize != 0:
+				return fmt.Errorf("device: --slot-size %d: want a positive multiple of %d", slotSize, device.DefaultSectorSize)
+			case hold < 0 || resetDelay < 0:
+				return fmt.Errorf("device: --hold and --reset-delay must not be negative")
+			}
 			var err error
 			if cfg.Device.Keys, err = readKeys(keys); err != nil {
 				return err

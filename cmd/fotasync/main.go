@@ -15,7 +15,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "fotasync:", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "fotasync: interrupted; run the same update again to resume it")
+		} else {
+			fmt.Fprintln(os.Stderr, "fotasync:", err)
+		}
 		os.Exit(1)
 	}
 }

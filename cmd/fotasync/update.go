@@ -8,6 +8,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/fotasync/fotasync/pair"
 	"github.com/fotasync/fotasync/transport"
@@ -38,7 +39,10 @@ the session for the same image.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := pair.ParseTarget(target)
 			if err != nil {
-				return err
+				return fmt.Errorf("update: --target: %w", err)
+			}
+			if timeout <= 0 || hold < 0 {
+				return fmt.Errorf("update: --timeout and --hold must not be negative (--timeout above 0)")
 			}
 			image, err := os.ReadFile(args[0])
 			if err != nil {
@@ -78,7 +82,7 @@ the session for the same image.`,
 			if res.UpToDate {
 				fmt.Fprintf(out, "up to date: every targeted device already runs %s\n", res.Version)
 			} else {
-				fmt.Fprintf(out, "updated: %s now runs %s, confirmed\n", res.Target, res.Version)
+				fmt.Fprintf(out, "updated: %s now %s %s, confirmed\n", targetNames(res.Target), runVerb(res.Target), res.Version)
 			}
 			if mode == "pair" {
 				printStatus(out, res.Status)
@@ -97,37 +101,52 @@ the session for the same image.`,
 	return cmd
 }
 
-// progress prints update events: a line per step, a bar per transfer.
+// progress prints update events: a line per step, and for each transfer a
+// bar on a terminal or a line at every quarter elsewhere (logs, pipes).
 type progress struct {
-	out  io.Writer
-	bars map[string]*progressbar.ProgressBar
-	last string
+	out      io.Writer
+	terminal bool
+	bars     map[string]*progressbar.ProgressBar
+	quarter  map[string]int
 }
 
 func newProgress(out io.Writer) *progress {
-	return &progress{out: out, bars: make(map[string]*progressbar.ProgressBar)}
+	f, ok := out.(*os.File)
+	return &progress{out: out, terminal: ok && term.IsTerminal(int(f.Fd())),
+		bars: make(map[string]*progressbar.ProgressBar), quarter: make(map[string]int)}
 }
 
 func (p *progress) event(e update.Event) {
 	if e.Step == "transfer" && e.Total > 0 {
-		bar, ok := p.bars[e.Device]
-		if !ok {
-			p.line("transfer", fmt.Sprintf("to the %s", e.Device))
-			bar = progressbar.NewOptions(e.Total, progressbar.OptionSetWriter(p.out),
-				progressbar.OptionSetDescription(fmt.Sprintf("  %-9s", e.Device)), progressbar.OptionShowBytes(true),
-				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }))
-			p.bars[e.Device] = bar
-		}
-		_ = bar.Set(e.Off)
+		p.transfer(e)
 		return
 	}
 	p.line(e.Step, deviceMessage(e))
 }
 
+func (p *progress) transfer(e update.Event) {
+	if !p.terminal {
+		q := 4 * e.Off / e.Total
+		if prev, ok := p.quarter[e.Device]; !ok || q > prev {
+			p.quarter[e.Device] = q
+			p.line("transfer", fmt.Sprintf("%s: %d of %d bytes (%d%%)", e.Device, e.Off, e.Total, 100*e.Off/e.Total))
+		}
+		return
+	}
+	bar, ok := p.bars[e.Device]
+	if !ok {
+		p.line("transfer", "to the "+e.Device)
+		bar = progressbar.NewOptions(e.Total, progressbar.OptionSetWriter(p.out),
+			progressbar.OptionSetDescription(fmt.Sprintf("  %-9s", e.Device)),
+			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }))
+		p.bars[e.Device] = bar
+	}
+	_ = bar.Set(e.Off)
+}
+
 func (p *progress) line(step, msg string) {
 	fmt.Fprintf(p.out, "%-9s %s\n", step, msg)
-	p.last = step
 }
 
 // finish ends any bar left open, so later output starts on a new line.
@@ -145,4 +164,21 @@ func deviceMessage(e update.Event) string {
 		return e.Message
 	}
 	return e.Device + ": " + e.Message
+}
+
+func targetNames(t pair.Target) string {
+	switch t {
+	case pair.TargetPrimary:
+		return "the primary"
+	case pair.TargetSecondary:
+		return "the secondary"
+	}
+	return "both devices"
+}
+
+func runVerb(t pair.Target) string {
+	if t == pair.TargetAll {
+		return "run"
+	}
+	return "runs"
 }
