@@ -19,7 +19,7 @@ import (
 
 // ErrTimeout reports that a request got no matching response in time, after
 // every allowed retry.
-var ErrTimeout = errors.New("client: no response")
+var ErrTimeout = errors.New("no response")
 
 // Options configures a Client. The zero value is a usable default.
 type Options struct {
@@ -91,10 +91,14 @@ type Request struct {
 	// B15).
 	Once    bool
 	Timeout time.Duration // 0 means the client's timeout
+	Name    string        // names the command in errors; "" means smp.CommandName
 }
 
 func (r Request) name() string {
-	return fmt.Sprintf("%s command %d", r.Group, r.ID)
+	if r.Name != "" {
+		return r.Name
+	}
+	return smp.CommandName(r.Group, r.ID)
 }
 
 // Do sends req and decodes the matching response body into resp (which may be

@@ -40,7 +40,8 @@ func (x *peer) do(ctx context.Context, cmd uint8, body, resp any) error {
 	x.mu.Lock(x.clock)
 	defer x.mu.Unlock()
 	once := cmd == CmdReset || cmd == CmdCommit
-	err := x.c.Do(ctx, client.Request{Op: smp.OpWrite, Group: Group, ID: cmd, Body: body, Once: once}, resp)
+	err := x.c.Do(ctx, client.Request{Op: smp.OpWrite, Group: Group, ID: cmd, Body: body, Once: once,
+		Name: CommandName(cmd)}, resp)
 	if cmd != CmdReset {
 		x.refresh(ctx) // a device that resets answers nothing for a while
 	}

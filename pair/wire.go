@@ -27,6 +27,16 @@ const (
 	CmdReport  = 6 // write, primary to secondary: verify the staged image and report
 )
 
+// CommandName names a pair command for messages: "pair reset".
+func CommandName(cmd uint8) string {
+	names := [...]string{"pair session", "pair upload", "pair reset", "pair commit", "pair abort",
+		"pair forward", "pair report"}
+	if int(cmd) < len(names) {
+		return names[cmd]
+	}
+	return fmt.Sprintf("pair command %d", cmd)
+}
+
 // Target says which devices a session updates. It is a bit set.
 type Target uint8
 

@@ -55,3 +55,23 @@ const (
 	ImageErase    uint8 = 5
 	ImageSlotInfo uint8 = 6
 )
+
+var commandNames = map[Group]map[uint8]string{
+	GroupOS: {OSEcho: "echo", OSTaskStats: "task stats", OSMemPool: "memory pool stats",
+		OSDateTime: "date-time", OSReset: "reset", OSParams: "mcumgr params", OSInfo: "os info",
+		OSBootloader: "bootloader info"},
+	GroupImage: {ImageState: "image state", ImageUpload: "image upload", ImageErase: "image erase",
+		ImageSlotInfo: "slot info"},
+}
+
+// CommandName names a command for messages: "os reset", "image upload", or
+// "group 64 command 2" for a command this package does not know.
+func CommandName(g Group, id uint8) string {
+	if name, ok := commandNames[g][id]; ok {
+		if g == GroupOS {
+			return "os " + name
+		}
+		return name
+	}
+	return fmt.Sprintf("%s command %d", g, id)
+}

@@ -307,7 +307,8 @@ func (r *run) commit(ctx context.Context) error {
 
 func (r *run) pairCommand(ctx context.Context, cmd uint8, body, resp any) error {
 	once := cmd == pair.CmdReset || cmd == pair.CmdCommit
-	return r.c.Do(ctx, client.Request{Op: smp.OpWrite, Group: pair.Group, ID: cmd, Body: body, Once: once}, resp)
+	return r.c.Do(ctx, client.Request{Op: smp.OpWrite, Group: pair.Group, ID: cmd, Body: body, Once: once,
+		Name: pair.CommandName(cmd)}, resp)
 }
 
 // failure explains err: the primary's record of what failed when it has
@@ -320,8 +321,12 @@ func (r *run) failure(ctx context.Context, step string, err error) error {
 		return fmt.Errorf("update: %s: %s: %s: %w", step, st.Failure.Device, st.Failure.Reason, err)
 	}
 	name := "primary"
-	if rc, ok := pair.AsRC(err); ok && (rc == pair.RCPeerDown || rc == pair.RCPeerFailed) {
+	rc, ok := pair.AsRC(err)
+	if ok && (rc == pair.RCPeerDown || rc == pair.RCPeerFailed) {
 		name = "secondary"
+	}
+	if ok {
+		return fmt.Errorf("update: %s: %s: %s: %w", step, name, rc.Name(), err)
 	}
 	return fmt.Errorf("update: %s: %s: %w", step, name, err)
 }

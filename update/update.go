@@ -174,7 +174,8 @@ func (r *run) run(ctx context.Context) (Result, error) {
 // status reads the pair's status from the primary.
 func (r *run) status(ctx context.Context) (pair.Status, error) {
 	var st pair.Status
-	err := r.c.Do(ctx, client.Request{Op: smp.OpRead, Group: pair.Group, ID: pair.CmdSession}, &st)
+	err := r.c.Do(ctx, client.Request{Op: smp.OpRead, Group: pair.Group, ID: pair.CmdSession,
+		Name: "pair status"}, &st)
 	return st, err
 }
 
