@@ -64,7 +64,6 @@ type Device struct {
 	hooks     Hooks         // what a layer above adds (the pair protocol)
 	stagedLen int           // bytes of the latest upload in the secondary slot
 	staged    chan struct{} // closed and replaced whenever stagedLen changes
-	resetting bool
 }
 
 // Hooks let a protocol layer take part in the device's life.

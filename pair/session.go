@@ -44,13 +44,3 @@ func running(list []smp.ImageSlot) (smp.ImageSlot, bool) {
 	}
 	return smp.ImageSlot{}, false
 }
-
-// slotWith returns the entry of slot n.
-func slotWith(list []smp.ImageSlot, n uint32) (smp.ImageSlot, bool) {
-	for _, s := range list {
-		if s.Slot == n {
-			return s, true
-		}
-	}
-	return smp.ImageSlot{}, false
-}
