@@ -351,7 +351,7 @@ func (p *Primary) named(r *server.Request) (Session, error) {
 func (p *Primary) check(sid uint32) (Session, error) {
 	s := p.Session()
 	if sid == 0 || sid != s.SID {
-		return s, withReason(RCBadSession, "sid %d is not the session %d", sid, s.SID)
+		return s, withReason(RCBadSession, "session %08x is not this device's (%s)", sid, sessionName(s))
 	}
 	return s, nil
 }

@@ -132,6 +132,12 @@ func (p *Primary) relay(ctx context.Context, req BeginRequest) {
 				return
 			}
 		}
+		// The secondary may have been replaced or wiped since the session
+		// began: begin is a replay for one that knows the session, and
+		// gives it back to one that lost it.
+		if err = p.peer.do(ctx, CmdSession, req, nil); err != nil {
+			continue
+		}
 		_, err = p.peer.upload(ctx, src, client.UploadOptions{SHA: req.SHA, Progress: p.setPeerOff})
 		if err == nil || ctx.Err() != nil {
 			break

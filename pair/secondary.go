@@ -259,7 +259,7 @@ func (x *Secondary) session(r *server.Request) (Session, error) {
 	s := x.s
 	x.mu.Unlock()
 	if req.SID == 0 || req.SID != s.SID {
-		return Session{}, withReason(RCBadSession, "sid %d is not the session %d", req.SID, s.SID)
+		return Session{}, withReason(RCBadSession, "session %08x is not this device's (%s)", req.SID, sessionName(s))
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package pair
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 
 	"github.com/fotasync/fotasync/mcuboot"
 	"github.com/fotasync/fotasync/smp"
@@ -43,4 +44,12 @@ func running(list []smp.ImageSlot) (smp.ImageSlot, bool) {
 		}
 	}
 	return smp.ImageSlot{}, false
+}
+
+// sessionName describes the session a device holds, for messages.
+func sessionName(s Session) string {
+	if s.SID == 0 {
+		return "it has none"
+	}
+	return fmt.Sprintf("it holds %08x, %s", s.SID, s.Phase)
 }

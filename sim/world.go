@@ -200,7 +200,8 @@ func (w *world) observe(ctx context.Context, p *pair.Primary) {
 		for {
 			changed := p.Changed()
 			s := p.Session()
-			line := fmt.Sprintf("primary: session %s, primary %s, secondary %s", s.Phase, s.Primary, s.Secondary)
+			line := fmt.Sprintf("primary: session %s, primary %s, secondary %s", s.Phase, orNone(s.Primary),
+				orNone(s.Secondary))
 			if s.Decision != "" {
 				line += ": " + s.Decision
 			}
@@ -300,4 +301,11 @@ func buildImage(version string, size int, key crypto.Signer) ([]byte, error) {
 		o.Signer = key
 	}
 	return mcuboot.Build(payload, o)
+}
+
+func orNone(s pair.DeviceState) string {
+	if s == pair.StateNone {
+		return "-"
+	}
+	return string(s)
 }

@@ -45,7 +45,7 @@ func RunDirect(ctx context.Context, o Options) (Result, error) {
 	// A pair session on the primary would fight the host: its guard refuses
 	// resets, its journal speaks of another image.
 	if st, err := r.status(ctx); err == nil && !st.Phase.Finished() {
-		return res, fmt.Errorf("update: prepare: primary: pair session %08x is %s; finish it in pair mode "+
+		return res, fmt.Errorf("update: prepare: primary: pair session %08x is in phase %s; finish it in pair mode "+
 			"(fotasync update without --mode direct) before a direct update", st.SID, st.Phase)
 	}
 	if err := d.prepare(ctx); err != nil {

@@ -26,7 +26,7 @@ func newStatus() *cobra.Command {
 			defer c.Close()
 			var st pair.Status
 			cl := client.New(c, client.Options{})
-			req := client.Request{Op: smp.OpRead, Group: pair.Group, ID: pair.CmdSession}
+			req := client.Request{Op: smp.OpRead, Group: pair.Group, ID: pair.CmdSession, Name: "pair status"}
 			err = cl.Do(cmd.Context(), req, &st)
 			if errors.Is(err, smp.RCNotSupported) {
 				// Firmware without the pair group: show the device alone.
