@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -34,15 +35,15 @@ func TestNaiveFlowIsCaught(t *testing.T) {
 	mismatched := 0
 	for _, f := range r.Violations {
 		for _, v := range f.Violations {
-			if v.Guarantee == "G1" {
+			if v.Guarantee == "G1" && strings.HasPrefix(v.Detail, "mismatched") {
 				mismatched++
 				break
 			}
 		}
 	}
-	t.Logf("%d of %d naive runs broke G1", mismatched, r.Scenarios)
+	t.Logf("%d of %d naive runs ended mismatched", mismatched, r.Scenarios)
 	if mismatched == 0 {
-		t.Fatal("no naive run broke G1: the checker cannot fail")
+		t.Fatal("no naive run ended mismatched: the checker cannot fail")
 	}
 }
 

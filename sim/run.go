@@ -161,7 +161,7 @@ func (w *world) check(pending bool) []Violation {
 			v = append(v, Violation{"G1", fmt.Sprintf("%s runs %s unconfirmed: its next reset reverts it", n.name, running[i].Version)})
 		}
 	}
-	if len(v) == 0 && !bytes.Equal(running[0].Hash, running[1].Hash) {
+	if running[0].Hash != nil && running[1].Hash != nil && !bytes.Equal(running[0].Hash, running[1].Hash) {
 		v = append(v, Violation{"G1", fmt.Sprintf("mismatched: primary runs %s, secondary runs %s",
 			running[0].Version, running[1].Version)})
 	}
