@@ -119,12 +119,3 @@ func (s *Sim) next() *simRoutine {
 	}
 	return nil
 }
-
-// Parked returns how many goroutines wait for something.
-func (s *Sim) Parked() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.queue)
-}
-
-func (s *Sim) String() string { return fmt.Sprintf("sim at %v, %d parked", s.Now(), s.Parked()) }

@@ -63,18 +63,14 @@ func (d *Device) Booted() boot.Result {
 	return d.booted
 }
 
-// ScheduleReset reboots the device after its configured reset delay.
+// ScheduleReset reboots the device after its configured reset delay: RAM
+// state is lost and MCUboot runs. NB: a boot that fails (a flash error, no
+// valid image in either slot) is not reported anywhere; Booted keeps the
+// last good boot.
 func (d *Device) ScheduleReset() {
 	if d.cfg.ResetDelay == 0 {
-		d.Reboot()
+		_ = d.boot()
 		return
 	}
-	d.clock.AfterFunc(d.cfg.ResetDelay, func() { d.Reboot() })
-}
-
-// Reboot resets the device now: RAM state is lost and MCUboot runs. A device
-// that fails to boot keeps its error for Reboot's caller; it answers nothing
-// useful until it boots.
-func (d *Device) Reboot() error {
-	return d.boot()
+	d.clock.AfterFunc(d.cfg.ResetDelay, func() { _ = d.boot() })
 }

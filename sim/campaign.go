@@ -45,7 +45,7 @@ func Campaign(cfg CampaignConfig, images *Images) Report {
 	if cfg.Exhaustive {
 		scenarios = append(scenarios, Exhaustive(base.Trace, cfg.Seed, cfg.Naive)...)
 	}
-	scenarios = append(scenarios, RandomScenarios(base.Trace, max(0, cfg.Random), cfg.Seed, cfg.Naive)...)
+	scenarios = append(scenarios, randomScenarios(base.Trace, max(0, cfg.Random), cfg.Seed, cfg.Naive)...)
 	results := runAll(scenarios[1:], images, cfg.Workers)
 	results = append([]Result{base}, results...)
 
@@ -94,9 +94,9 @@ func Exhaustive(t Trace, seed uint64, naive bool) []Scenario {
 	return out
 }
 
-// RandomScenarios draws n scenarios of one to three faults each, with steps
+// randomScenarios draws n scenarios of one to three faults each, with steps
 // within the happy-path trace, from seed.
-func RandomScenarios(t Trace, n int, seed uint64, naive bool) []Scenario {
+func randomScenarios(t Trace, n int, seed uint64, naive bool) []Scenario {
 	rng := rand.New(rand.NewPCG(seed, 0xca4a1))
 	kinds := []struct {
 		kind, target string
