@@ -66,7 +66,7 @@ func (p *Primary) ownComplete(s Session, match bool) {
 		_, err = verifyStaged(p.dev, s)
 	}
 	if err != nil {
-		p.fail(PhaseAborted, Failure{Device: "primary", Step: "verify", Reason: err.Error()},
+		p.fail(PhaseAborted, Failure{Device: "primary", Step: StepVerify, Reason: err.Error()},
 			"aborted: the primary rejected the image; neither device switches")
 		p.stopBackground()
 		return
@@ -168,7 +168,7 @@ func (p *Primary) requestReport(ctx context.Context, sid uint32) {
 		if rep.Code != 0 {
 			reason = fmt.Sprintf("%s (%s)", reason, smp.ImageRC(rep.Code).Name())
 		}
-		p.fail(PhaseAborted, Failure{Device: "secondary", Step: "verify", Reason: reason},
+		p.fail(PhaseAborted, Failure{Device: "secondary", Step: StepVerify, Reason: reason},
 			"aborted: the secondary rejected the image; neither device switches")
 		p.stopBackground()
 		return

@@ -161,7 +161,7 @@ func (x *Secondary) report(_ context.Context, r *server.Request) (any, error) {
 	rep := Report{SID: s.SID, State: StateVerified, Hash: s.Hash}
 	if code, err := verifyStaged(x.dev, s); err != nil {
 		rep = Report{SID: s.SID, State: StateFailed, Code: uint16(code), Reason: err.Error()}
-		s.Failure = &Failure{Device: "secondary", Step: "verify", Reason: err.Error()}
+		s.Failure = &Failure{Device: "secondary", Step: StepVerify, Reason: err.Error()}
 	}
 	s.Secondary = rep.State
 	return rep, x.store(s)

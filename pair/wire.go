@@ -190,6 +190,10 @@ type DeviceStatus struct {
 	Images    []smp.ImageSlot `cbor:"images"`
 }
 
+// StepVerify is the Failure step of a device that checked the image and
+// refused it: running the update again will not change its mind.
+const StepVerify = "verify"
+
 // Failure is the last error of a session: which device, at which step, why.
 type Failure struct {
 	Device string `cbor:"device"`

@@ -315,7 +315,7 @@ func (r *run) pairCommand(ctx context.Context, cmd uint8, body, resp any) error 
 // one, otherwise err itself at the primary.
 func (r *run) failure(ctx context.Context, step string, err error) error {
 	if st, serr := r.status(ctx); serr == nil && st.SID == r.sid && st.Failure != nil {
-		if st.Failure.Step == "verify" {
+		if st.Failure.Step == pair.StepVerify {
 			err = fmt.Errorf("%w: %w", ErrRejected, err)
 		}
 		return fmt.Errorf("update: %s: %s: %s: %w", step, st.Failure.Device, st.Failure.Reason, err)
@@ -333,7 +333,7 @@ func (r *run) failure(ctx context.Context, step string, err error) error {
 
 // failureError reports a session that ended without the update.
 func failureError(step string, st pair.Status) error {
-	if st.Failure != nil && st.Failure.Step == "verify" {
+	if st.Failure != nil && st.Failure.Step == pair.StepVerify {
 		return fmt.Errorf("update: %s: %s: %s: %w (session %s; %s)", step, st.Failure.Device, st.Failure.Reason,
 			ErrRejected, st.Phase, st.Decision)
 	}
